@@ -1,0 +1,18 @@
+"""skfactor: scikit-learn estimators for low-rank models trained by first-order methods.
+
+Public estimators
+-----------------
+FactorizationNAG
+    Low-rank factorization ``A ≈ X Yᵀ`` as a transformer (GD, AltGD, NAG,
+    heavy ball, PrecGD, ScaledGD, APGD; unbalanced, Ward–Kolda, random,
+    spectral and sketch starts).
+
+See ``skfactor.datasets`` for planted low-rank problems with an exact
+condition number.
+"""
+
+from ._factorization import FactorizationNAG
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["FactorizationNAG", "__version__"]

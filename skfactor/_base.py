@@ -1,0 +1,151 @@
+"""What the estimators share: parameters, the step-size policy, fit plumbing."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._initializers import INITIALIZERS, check_custom_init
+from ._optimizers import OPTIMIZERS, make_optimizer
+from ._solver import minimize
+
+#: Step size of the preconditioned (scale-free) methods with
+#: ``learning_rate="auto"``: 0.5, as in the ScaledGD and PrecGD authors' code.
+PRECONDITIONED_LEARNING_RATE = 0.5
+#: ScaledGD(λ) with ``damping="auto"``: λ as a fraction of σ₁(target).
+SCALEDGD_RELATIVE_DAMPING = 1e-3
+
+
+def auto_learning_rate(optimizer, init, objective, point, random_state):
+    """The ``learning_rate="auto"`` rule (ALGORITHMS.md §4).
+
+    * preconditioned methods (precgd, scaledgd, apgd): ``η = 0.5``, whatever
+      the scale of the data;
+    * the Ward–Kolda start with altgd: ``η = 1/σ₁(T)``, the step the start
+      was built for (handled by the caller);
+    * the unbalanced start: ``η = 1/s₁(X₀)²``, the curvature of the
+      least-squares problem in Y with design X₀ (the X block is almost
+      frozen);
+    * every other start: ``η = 1/L̂`` with
+      ``L̂ = max(‖X₀‖₂² + ‖Y₀‖₂² + ‖X₀Y₀ᵀ − T‖_F, 3σ₁(T))``: the first term
+      bounds the Hessian at the start, the second the Hessian along a
+      balanced trajectory (``‖X‖₂², ‖Y‖₂² ≲ σ₁`` and ``‖R‖₂ ≤ σ₁``).
+
+    Every branch is scale-equivariant: for ``s·T`` the step is ``η/s``.
+    """
+    if optimizer.scale_free:
+        return PRECONDITIONED_LEARNING_RATE
+    if init == "unbalanced":
+        curvature = float(np.linalg.eigvalsh(point.gram(0))[-1])
+    else:
+        curvature = max(
+            objective.smoothness(point), 3.0 * objective.target_norm(random_state)
+        )
+    return 1.0 / curvature if curvature > 0 else 1.0
+
+
+class FirstOrderEstimatorMixin:
+    """Parameters and fit plumbing shared by the skfactor estimators.
+
+    Subclasses set ``_init_options`` (the names their ``init`` accepts) and
+    call :meth:`_run` from ``fit`` with a ready objective.
+    """
+
+    _shared_parameter_constraints: dict = {
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "learning_rate": [
+            Interval(Real, 0, None, closed="neither"),
+            StrOptions({"auto"}),
+        ],
+        "momentum": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
+        "damping": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "init_scale": [
+            Interval(Real, 0, None, closed="neither"),
+            StrOptions({"auto"}),
+        ],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    def _resolve_damping(self, objective, random_state):
+        if self.damping != "auto" or self.optimizer != "scaledgd":
+            return self.damping
+        return SCALEDGD_RELATIVE_DAMPING * objective.target_norm(random_state)
+
+    def _run(self, objective, width, shapes, warm_factors=None):
+        """Initialize, resolve the step size, run the solver, store the results.
+
+        Parameters
+        ----------
+        objective : Objective
+        width : int
+            The inner dimension handed to named initializers.
+        shapes : list of tuple
+            Expected shapes of the factors (for explicit ``init``).
+        warm_factors : list of ndarray, optional
+            Factors to continue from (``warm_start``); they win over ``init``.
+
+        Returns
+        -------
+        factors : list of ndarray
+        """
+        random_state = check_random_state(self.random_state)
+        auto_lr = self.learning_rate == "auto"
+        damping = self._resolve_damping(objective, random_state)
+        optimizer = make_optimizer(
+            self.optimizer, 1.0, momentum=self.momentum, damping=damping
+        )
+        init = self.init if isinstance(self.init, str) else "custom"
+        if warm_factors is not None:
+            factors = warm_factors
+            init = "warm"
+        elif init == "custom":
+            factors = check_custom_init(self.init, shapes, objective.dtype)
+        else:
+            init_lr = None
+            if init == "ward_kolda":
+                # The start depends on η, so η is fixed first: 1/σ₁(T).
+                init_lr = (
+                    1.0 / max(objective.target_norm(random_state), np.finfo(float).tiny)
+                    if auto_lr
+                    else self.learning_rate
+                )
+            factors = INITIALIZERS[init](
+                objective,
+                width,
+                scale=self.init_scale,
+                random_state=random_state,
+                learning_rate=init_lr,
+            )
+        point = objective.point(factors)
+        if not auto_lr:
+            learning_rate = float(self.learning_rate)
+        elif init == "warm" and hasattr(self, "learning_rate_"):
+            learning_rate = self.learning_rate_
+        elif init == "ward_kolda" and self.optimizer == "altgd":
+            # Ward & Kolda's pairing: the step the start was built for.
+            learning_rate = init_lr
+        else:
+            learning_rate = auto_learning_rate(
+                optimizer, init, objective, point, random_state
+            )
+        optimizer.learning_rate = learning_rate
+        result = minimize(
+            objective,
+            point.factors,
+            optimizer,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            verbose=self.verbose,
+            name=type(self).__name__,
+            learning_rate_was_auto=auto_lr,
+        )
+        self.learning_rate_ = learning_rate
+        self.n_iter_ = result.n_iter
+        self.loss_curve_ = result.loss_curve
+        self.converged_ = result.converged
+        return result.factors

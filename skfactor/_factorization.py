@@ -1,0 +1,382 @@
+"""FactorizationNAG: low-rank factorization A ≈ X Yᵀ as a transformer."""
+
+from numbers import Integral
+
+import numpy as np
+import scipy.linalg
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from ._base import FirstOrderEstimatorMixin
+from ._initializers import INITIALIZERS
+from ._linalg import residual_sq_norm
+from ._objectives import FactorizationObjective
+
+
+def _least_squares_map(Y):
+    """``(Yᵀ)^†`` of shape (n, d): ``A @ it`` solves ``min_Z ‖A − Z Yᵀ‖``.
+
+    Computed from the thin SVD of Y; singular values below
+    ``max(n, d)·eps·s₁`` are treated as zero, so the map stays bounded when
+    ``YᵀY`` is singular (over-parameterized fits).
+    """
+    return scipy.linalg.pinv(Y.T).astype(Y.dtype, copy=False)
+
+
+class FactorizationNAG(
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    FirstOrderEstimatorMixin,
+    BaseEstimator,
+):
+    """Low-rank factorization ``A ≈ X Yᵀ`` trained by first-order methods.
+
+    Minimizes ``f(X, Y) = ½‖X Yᵀ − A‖²_F`` over ``X`` (n_samples, d) and ``Y``
+    (n_features, d), ``d = n_components``, with a choice of optimizer and
+    initialization. ``d`` larger than the rank of ``A`` (over-parameterization)
+    is normal use: the default, Nesterov's accelerated gradient from the
+    unbalanced start (large ``X₀``, ``Y₀ = 0``), converges linearly there, at a
+    rate that depends on ``√κ`` where gradient descent depends on ``κ``.
+
+    Gradients and the loss come from the products ``A @ Y`` and ``A.T @ X``
+    only (two per iteration for every optimizer); ``A`` is never densified
+    and no n_samples × n_features temporary is formed.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Width ``d`` of the factors. Any ``d ≥ 1`` is accepted, including
+        ``d > min(n_samples, n_features)``, where the model can reproduce ``A``
+        exactly (the extra columns are redundant, which is harmless here).
+
+    optimizer : {"nag", "gd", "altgd", "heavy_ball", "precgd", "scaledgd", \
+"apgd"}, default="nag"
+        The update rule; each class in ``skfactor._optimizers`` states its
+        equations.
+
+        - ``"gd"``: ``F⁺ = F − η∇f(F)``.
+        - ``"altgd"``: ``X⁺ = X − η∇_X f(X, Y)``, then ``Y⁺ = Y − η∇_Y f(X⁺, Y)``.
+        - ``"nag"``: ``W = Fₖ + βₖ(Fₖ − Fₖ₋₁)``, ``Fₖ₊₁ = W − η∇f(W)``.
+        - ``"heavy_ball"``: ``Fₖ₊₁ = Fₖ − η∇f(Fₖ) + βₖ(Fₖ − Fₖ₋₁)``.
+        - ``"precgd"``: ``X⁺ = X − η∇_X f (YᵀY + δₖI)⁻¹``,
+          ``Y⁺ = Y − η∇_Y f (XᵀX + δₖI)⁻¹`` with ``δₖ = ‖XYᵀ − A‖_F``.
+        - ``"scaledgd"``: the same with a fixed damping λ (``damping``).
+        - ``"apgd"``: alternating, ``X⁺ = X − η∇_X f(X, Y)(YᵀY)^†``, then
+          ``Y⁺ = Y − η∇_Y f(X⁺, Y)(X⁺ᵀX⁺)^†`` (η = 1 is alternating least
+          squares).
+
+    init : {"unbalanced", "ward_kolda", "small_random", "spectral", \
+"nystrom", "gaussian", "orthogonal"} or tuple of two arrays, \
+default="unbalanced"
+        The start. With Φ Gaussian (n_features, d) of N(0, 1/d) entries:
+
+        - ``"unbalanced"``: ``X₀ = c₀·AΦ/√s₁(AΦ)``, ``Y₀ = 0`` (``c₀`` =
+          ``init_scale``, default 10).
+        - ``"ward_kolda"``: ``X₀ = AΦ₁/(√η·C·σ₁)``, ``Y₀ = √η·D·σ₁·Φ₂``
+          (``C`` = ``init_scale``, default 1, ``D = 0.01``).
+        - ``"small_random"``, ``"gaussian"``: ``α√σ₁·G`` for both factors, G
+          with N(0, 1/rows) entries; ``α`` = ``init_scale`` (1e-4 and 1).
+        - ``"orthogonal"``: ``c√σ₁·Q`` with Q semi-orthogonal.
+        - ``"spectral"``: ``X₀ = U√S``, ``Y₀ = V√S`` from the top-d SVD of A.
+        - ``"nystrom"``: the unbalanced construction with ``c₀ = 1``.
+        - ``(X0, Y0)``: explicit arrays of shapes (n_samples, d) and
+          (n_features, d).
+
+        σ₁ is the largest singular value of A (a few power iterations).
+
+    learning_rate : float or "auto", default="auto"
+        The step size η > 0. ``"auto"``: ``0.5`` for the preconditioned
+        optimizers; ``1/s₁(X₀)²`` for the unbalanced start; ``1/σ₁`` for the
+        Ward–Kolda start; otherwise ``1/max(‖X₀‖² + ‖Y₀‖² + ‖X₀Y₀ᵀ − A‖_F,
+        3σ₁)``. Every rule is scale-equivariant: fitting ``c·A`` gives the
+        ``√c``-scaled factors. The value used is stored in ``learning_rate_``.
+
+    momentum : float in [0, 1) or "auto", default="auto"
+        β for ``"nag"`` and ``"heavy_ball"`` (ignored by the others). A float
+        is the constant momentum of the papers. ``"auto"`` uses Nesterov's
+        schedule ``βₖ = (tₖ − 1)/tₖ₊₁``, ``tₖ₊₁ = (1 + √(1 + 4tₖ²))/2``, with
+        gradient restart (``tₖ = 1`` whenever ``⟨∇f(W), Fₖ₊₁ − Fₖ⟩ > 0``),
+        which needs no knowledge of the condition number.
+
+    damping : float >= 0 or "auto", default="auto"
+        For ``"precgd"``: a fixed δ instead of ``‖XYᵀ − A‖_F``. For
+        ``"scaledgd"``: λ; ``"auto"`` is ``1e-3·σ₁(A)``. Ignored otherwise.
+
+    init_scale : float > 0 or "auto", default="auto"
+        The scale constant of the named start (see ``init``).
+
+    max_iter : int, default=1000
+        Maximum number of iterations.
+
+    tol : float >= 0, default=1e-4
+        Stop when the relative error ``‖XYᵀ − A‖_F/‖A‖_F`` falls below
+        ``tol``, or when the best loss improved by less than a relative
+        ``tol`` over the last 10 iterations. ``tol=0`` runs exactly
+        ``max_iter`` iterations.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the sketches and random starts.
+
+    verbose : int, default=0
+        Print progress (1: at iterations 1, 2, 4, … and every 100; 2: every
+        iteration).
+
+    warm_start : bool, default=False
+        Continue from the fitted factors. If the number of samples changed,
+        ``X`` restarts at the least-squares coefficients of the new data on
+        the fitted components. Momentum restarts from zero.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        ``Yᵀ``.
+    embedding_ : ndarray of shape (n_samples, n_components)
+        The fitted ``X`` for the training data (the optimizer's iterate;
+        ``transform`` of the training data is the least-squares ``Z`` instead,
+        which coincides at a stationary point).
+    n_components_ : int
+        ``d``.
+    n_iter_ : int
+        Iterations run.
+    loss_curve_ : ndarray of shape (n_iter_,)
+        ``½‖XₖYₖᵀ − A‖²_F`` after each iteration ``k = 1 … n_iter_``
+        (accurate to relative errors of about 1e-15: the loss switches to an
+        exact blocked residual when the fast expansion would lose digits).
+    reconstruction_err_ : float
+        ``‖A − XYᵀ‖_F`` of the final factors, computed exactly.
+    converged_ : bool
+        Whether a stopping rule (not ``max_iter``) ended the fit.
+    learning_rate_ : float
+        The step size used.
+    damping_ : float or "auto"
+        The damping used by scaledgd/precgd (``"auto"`` for precgd's
+        iterate-dependent δ).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``A`` has string column names.
+
+    See Also
+    --------
+    sklearn.decomposition.TruncatedSVD : Exact truncated SVD.
+    sklearn.decomposition.NMF : Non-negative factorization.
+
+    Notes
+    -----
+    ``transform(A_new)`` returns the least-squares coefficients
+    ``Z = A_new (Yᵀ)^†`` on the fitted components, row by row; it is stable
+    when ``YᵀY`` is singular. ``score`` is the negative mean squared
+    reconstruction error of ``Z Yᵀ``.
+
+    References
+    ----------
+    Z. Xu, Y. Wang, T. Zhao, R. Ward, M. Tao. Provable acceleration of
+    Nesterov's accelerated gradient for rectangular matrix factorization and
+    linear neural networks. NeurIPS 2024.
+
+    R. Ward, T. G. Kolda. Convergence of alternating gradient descent for
+    matrix factorization. NeurIPS 2023.
+
+    Examples
+    --------
+    >>> from skfactor import FactorizationNAG
+    >>> from skfactor.datasets import make_low_rank_matrix
+    >>> A, U, s, V = make_low_rank_matrix(60, 40, rank=3, condition_number=10,
+    ...                                   random_state=0)
+    >>> model = FactorizationNAG(n_components=5, tol=1e-10, max_iter=5000,
+    ...                          random_state=0).fit(A)
+    >>> model.components_.shape
+    (5, 40)
+    >>> bool(model.reconstruction_err_ / np.linalg.norm(A) < 1e-9)
+    True
+    >>> model.transform(A[:2]).shape
+    (2, 5)
+    """
+
+    _parameter_constraints: dict = {
+        **FirstOrderEstimatorMixin._shared_parameter_constraints,
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "init": [StrOptions(set(INITIALIZERS)), tuple, list],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        optimizer="nag",
+        init="unbalanced",
+        learning_rate="auto",
+        momentum="auto",
+        damping="auto",
+        init_scale="auto",
+        max_iter=1000,
+        tol=1e-4,
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.n_components = n_components
+        self.optimizer = optimizer
+        self.init = init
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.damping = damping
+        self.init_scale = init_scale
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    def _validate(self, A, reset):
+        return validate_data(
+            self,
+            A,
+            accept_sparse=("csr", "csc"),
+            dtype=[np.float64, np.float32],
+            reset=reset,
+        )
+
+    def _warm_factors(self, A):
+        if not (self.warm_start and hasattr(self, "components_")):
+            return None
+        if self.components_.shape[0] != self.n_components:
+            raise ValueError(
+                f"warm_start=True continues the fitted model with "
+                f"{self.components_.shape[0]} components, but n_components="
+                f"{self.n_components}; set warm_start=False to refit."
+            )
+        Y = self.components_.T.astype(A.dtype, copy=True)
+        if self.embedding_.shape[0] == A.shape[0]:
+            X = self.embedding_.astype(A.dtype, copy=True)
+        else:
+            X = np.asarray(A @ _least_squares_map(Y))
+        return [X, Y]
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the factorization to ``X`` (the matrix A).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The matrix ``A`` to factor. float32 input is fitted in float32.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        warm = self.warm_start and hasattr(self, "components_")
+        A = self._validate(X, reset=not warm)
+        objective = FactorizationObjective(A)
+        d = self.n_components
+        m, n = A.shape
+        factors = self._run(
+            objective, d, [(m, d), (n, d)], warm_factors=self._warm_factors(A)
+        )
+        X_fit, Y_fit = factors
+        self.embedding_ = X_fit
+        self.components_ = np.ascontiguousarray(Y_fit.T)
+        self.n_components_ = d
+        self.damping_ = self._resolve_damping(objective, None)
+        self.reconstruction_err_ = float(np.sqrt(residual_sq_norm(A, X_fit, Y_fit)))
+        self._transform_map = _least_squares_map(Y_fit)
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Fit, then return ``transform(X)``.
+
+        Equal to ``fit(X).transform(X)``: the least-squares coefficients of
+        ``X`` on the fitted components (see ``embedding_`` for the optimizer's
+        own ``X``).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components)
+        """
+        return self.fit(X).transform(X)
+
+    def transform(self, X):
+        """Least-squares coefficients of ``X`` on the components.
+
+        ``Z = X (Yᵀ)^†`` row by row, the minimum-norm solution of
+        ``min_Z ‖X − Z Yᵀ‖_F`` (stable when ``YᵀY`` is singular).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components)
+        """
+        check_is_fitted(self)
+        A = self._validate(X, reset=False)
+        return np.asarray(A @ self._transform_map.astype(A.dtype, copy=False))
+
+    def inverse_transform(self, X):
+        """Map coefficients back to feature space: ``Z @ components_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+
+        Returns
+        -------
+        A_hat : ndarray of shape (n_samples, n_features)
+        """
+        check_is_fitted(self)
+        Z = check_array(X, dtype=[np.float64, np.float32])
+        if Z.shape[1] != self.n_components_:
+            raise ValueError(
+                f"X has {Z.shape[1]} columns but inverse_transform expects "
+                f"n_components_={self.n_components_} (the output of transform)."
+            )
+        return Z @ self.components_.astype(Z.dtype, copy=False)
+
+    def score(self, X, y=None):
+        """Negative mean squared reconstruction error (higher is better).
+
+        ``-‖X − transform(X) @ components_‖²_F / X.size``, computed a block of
+        rows at a time. Usable directly by ``GridSearchCV``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        A = self._validate(X, reset=False)
+        Z = np.asarray(A @ self._transform_map.astype(A.dtype, copy=False))
+        Y = self.components_.T.astype(A.dtype, copy=False)
+        return -residual_sq_norm(A, Z, Y) / (A.shape[0] * A.shape[1])
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

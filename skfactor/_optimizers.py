@@ -1,0 +1,301 @@
+"""Optimizers: update rules over a list of factor arrays.
+
+An optimizer knows update rules and nothing about data: it asks the objective
+for points, gradients and combinations (see :mod:`skfactor._objectives`).
+``init_state(objective, point)`` starts it, ``step(objective, point, state)``
+returns the next point and state; the solver evaluates the loss.
+
+Notation: ``F = [F₁, …, F_N]`` the factors, ``η`` the learning rate, ``β`` the
+momentum, ``∇ᵢf`` the gradient with respect to block ``i``. For the
+two-factor (preconditioned) methods ``F = [L, R]`` and the model is ``L Rᵀ``.
+"""
+
+import math
+
+import numpy as np
+
+from ._linalg import right_solve
+
+
+def _inner(blocks_a, blocks_b):
+    return sum(float(np.vdot(a, b)) for a, b in zip(blocks_a, blocks_b))
+
+
+class Optimizer:
+    """Base class.
+
+    Parameters
+    ----------
+    learning_rate : float
+        The step size η (> 0).
+    momentum : float or "auto"
+        Used by the momentum methods only.
+    damping : float or "auto"
+        Used by the preconditioned methods only.
+    """
+
+    name = None
+    #: The preconditioned methods have a scale-free step size (η ≈ 0.5 works
+    #: whatever the scale of the data); the others need η ≈ 1/L.
+    scale_free = False
+    #: Methods with a right preconditioner from the partner factor.
+    two_factor_only = False
+
+    def __init__(self, learning_rate, momentum="auto", damping="auto"):
+        self.learning_rate = float(learning_rate)
+        self.momentum = momentum
+        self.damping = damping
+
+    def check_objective(self, objective):
+        if self.two_factor_only and objective.n_factors != 2:
+            raise ValueError(
+                f"optimizer={self.name!r} preconditions each factor with the Gram "
+                "matrix of its partner and needs exactly two factors; this model "
+                f"has {objective.n_factors}. Use optimizer='gd', 'altgd', 'nag' or "
+                "'heavy_ball'."
+            )
+
+    def init_state(self, objective, point):
+        return None
+
+    def step(self, objective, point, state):
+        raise NotImplementedError
+
+
+# ---------------------------------------------------------------------------
+# Simultaneous methods: GD and its right-preconditioned variants
+# ---------------------------------------------------------------------------
+class GD(Optimizer):
+    r"""Gradient descent.
+
+    Every block moves at the old point::
+
+        Fᵢ⁺ = Fᵢ − η ∇ᵢf(F)        for all i.
+    """
+
+    name = "gd"
+
+    def _directions(self, objective, point, grads):
+        return grads
+
+    def step(self, objective, point, state):
+        grads = objective.grad(point)
+        directions = self._directions(objective, point, grads)
+        eta = self.learning_rate
+        new = [F - eta * D for F, D in zip(point.factors, directions)]
+        return objective.point(new), state
+
+
+class _RightPreconditioned(GD):
+    two_factor_only = True
+    scale_free = True
+
+    def _damping_value(self, objective, point):
+        raise NotImplementedError
+
+    def _directions(self, objective, point, grads):
+        lam = self._damping_value(objective, point)
+        return [right_solve(g, point.gram(1 - i), lam) for i, g in enumerate(grads)]
+
+
+class PrecGD(_RightPreconditioned):
+    r"""Preconditioned gradient descent (Zhang, Fattahi & Zhang, NeurIPS 2021).
+
+    Both factors move at the old point, each right-preconditioned by the Gram
+    matrix of its partner with a damping that shrinks with the loss::
+
+        δₖ = √(2 f(Lₖ, Rₖ))               (damping="auto"), or the given float
+        L⁺ = L − η ∇_L f(L, R) (RᵀR + δₖ I)⁻¹
+        R⁺ = R − η ∇_R f(L, R) (LᵀL + δₖ I)⁻¹
+
+    With ``f = ½‖LRᵀ − A‖²`` the automatic damping is ``δₖ = ‖LRᵀ − A‖_F``, the
+    paper's choice of a damping proportional to the distance to the solution
+    in the noiseless case. Solves use a Cholesky factorization of the d×d
+    matrix (a least-squares solve when it is singular), never an inverse.
+    """
+
+    name = "precgd"
+
+    def _damping_value(self, objective, point):
+        if self.damping == "auto":
+            return math.sqrt(2.0 * max(objective.value(point), 0.0))
+        return float(self.damping)
+
+
+class ScaledGD(_RightPreconditioned):
+    r"""Scaled gradient descent with damping, ScaledGD(λ).
+
+    (Tong, Ma & Chi, 2021 for λ = 0; Xu, Shen, Chi & Ma, ICML 2023 for λ > 0.)
+    Both factors move at the old point with a fixed damping λ::
+
+        L⁺ = L − η ∇_L f(L, R) (RᵀR + λ I)⁻¹
+        R⁺ = R − η ∇_R f(L, R) (LᵀL + λ I)⁻¹
+
+    ``damping`` is λ; ``"auto"`` resolves to a value relative to the data
+    before the fit (the estimator stores it). λ = 0 gives the original
+    ScaledGD, with a least-squares (pseudo-inverse) solve when a Gram matrix
+    is singular.
+    """
+
+    name = "scaledgd"
+
+    def _damping_value(self, objective, point):
+        return float(self.damping)
+
+
+# ---------------------------------------------------------------------------
+# Alternating methods
+# ---------------------------------------------------------------------------
+class AltGD(Optimizer):
+    r"""Alternating gradient descent (Ward & Kolda, NeurIPS 2023).
+
+    Blocks are updated in order, each at the newest values of the others::
+
+        F₁⁺ = F₁ − η ∇₁f(F₁, F₂, …)
+        F₂⁺ = F₂ − η ∇₂f(F₁⁺, F₂, …)
+        …
+
+    For a factorization ``X Yᵀ``: ``X⁺ = X − η∇_X f(X, Y)``, then
+    ``Y⁺ = Y − η∇_Y f(X⁺, Y)``. It costs the same two data products per
+    iteration as GD.
+    """
+
+    name = "altgd"
+
+    def _direction(self, objective, point, i, grad):
+        return grad
+
+    def step(self, objective, point, state):
+        eta = self.learning_rate
+        for i in range(objective.n_factors):
+            grad = objective.grad_block(point, i)
+            direction = self._direction(objective, point, i, grad)
+            point = objective.replace_block(
+                point, i, point.factors[i] - eta * direction
+            )
+        return point, state
+
+
+class APGD(AltGD):
+    r"""Alternating preconditioned gradient descent (Liu et al., 2025).
+
+    Alternating, undamped, with the pseudo-inverse of the partner's Gram::
+
+        L⁺ = L − η ∇_L f(L, R) (RᵀR)^†
+        R⁺ = R − η ∇_R f(L⁺, R) (L⁺ᵀL⁺)^†
+
+    ``(·)^†`` is applied as a minimum-norm least-squares solve (eigenvalues
+    below ``d·eps·λ_max`` are treated as zero). For the factorization
+    objective η = 1 is exactly alternating least squares.
+    """
+
+    name = "apgd"
+    two_factor_only = True
+    scale_free = True
+
+    def _direction(self, objective, point, i, grad):
+        return right_solve(grad, point.gram(1 - i), 0.0)
+
+
+# ---------------------------------------------------------------------------
+# Momentum methods
+# ---------------------------------------------------------------------------
+class _Momentum(Optimizer):
+    """Shared momentum bookkeeping.
+
+    With a float ``momentum`` β is constant. With ``"auto"`` it follows
+    Nesterov's schedule ``βₖ = (tₖ − 1)/tₖ₊₁``, ``tₖ₊₁ = (1 + √(1 + 4tₖ²))/2``,
+    ``t₀ = 1``, with the gradient restart of O'Donoghue & Candès (2015):
+    whenever ``⟨g, Fₖ₊₁ − Fₖ⟩ > 0`` (g the gradient used by the step) the
+    schedule starts again from ``t = 1``, so the next step has β = 0. The rule
+    needs no knowledge of the condition number.
+    """
+
+    def init_state(self, objective, point):
+        return {"previous": point, "t": 1.0}
+
+    def _beta(self, state):
+        if self.momentum == "auto":
+            t = state["t"]
+            t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
+            return (t - 1.0) / t_next, t_next
+        return float(self.momentum), None
+
+    def _next_state(self, point, new_point, grads, t_next):
+        if t_next is None:
+            return {"previous": point, "t": 1.0}
+        steps = [a - b for a, b in zip(new_point.factors, point.factors)]
+        if _inner(grads, steps) > 0.0:
+            t_next = 1.0
+        return {"previous": point, "t": t_next}
+
+
+class NAG(_Momentum):
+    r"""Nesterov's accelerated gradient, as analysed by Xu, Wang, Zhao, Ward & Tao.
+
+    The gradient is taken at the look-ahead point ``W``; the iterate reported
+    (and whose loss is recorded) is ``Fₖ``, not ``W``::
+
+        Wₖ   = Fₖ + βₖ (Fₖ − Fₖ₋₁),       F₋₁ = F₀
+        Fₖ₊₁ = Wₖ − η ∇f(Wₖ)
+
+    This is the formulation of the paper. It is *not* the same recursion as
+    ``torch.optim.SGD(nesterov=True)``, optax's ``nesterov`` or
+    scikit-learn's ``MLPRegressor(nesterovs_momentum=True)``, which keep a
+    velocity buffer and evaluate the gradient at the current iterate. For the
+    factorization objective ``Wₖ`` is formed from cached products, so an
+    iteration costs two data products, like GD. See :class:`_Momentum` for
+    ``momentum="auto"`` (schedule with restart).
+    """
+
+    name = "nag"
+
+    def step(self, objective, point, state):
+        beta, t_next = self._beta(state)
+        previous = state["previous"]
+        if beta == 0.0 or previous is point:
+            lookahead = point
+        else:
+            lookahead = objective.combine([(1.0 + beta, point), (-beta, previous)])
+        grads = objective.grad(lookahead)
+        eta = self.learning_rate
+        new = objective.point([W - eta * g for W, g in zip(lookahead.factors, grads)])
+        return new, self._next_state(point, new, grads, t_next)
+
+
+class HeavyBall(_Momentum):
+    r"""Polyak's heavy-ball method.
+
+    The gradient is taken at the current iterate::
+
+        Fₖ₊₁ = Fₖ − η ∇f(Fₖ) + βₖ (Fₖ − Fₖ₋₁),       F₋₁ = F₀
+
+    See :class:`_Momentum` for ``momentum="auto"`` (schedule with restart).
+    """
+
+    name = "heavy_ball"
+
+    def step(self, objective, point, state):
+        beta, t_next = self._beta(state)
+        previous = state["previous"]
+        grads = objective.grad(point)
+        eta = self.learning_rate
+        if beta == 0.0 or previous is point:
+            new = [F - eta * g for F, g in zip(point.factors, grads)]
+        else:
+            new = [
+                F - eta * g + beta * (F - P)
+                for F, g, P in zip(point.factors, grads, previous.factors)
+            ]
+        new = objective.point(new)
+        return new, self._next_state(point, new, grads, t_next)
+
+
+OPTIMIZERS = {
+    cls.name: cls for cls in (GD, AltGD, NAG, HeavyBall, PrecGD, ScaledGD, APGD)
+}
+
+
+def make_optimizer(name, learning_rate, momentum="auto", damping="auto"):
+    """Instantiate the optimizer registered under ``name``."""
+    return OPTIMIZERS[name](learning_rate, momentum=momentum, damping=damping)

@@ -1,0 +1,190 @@
+"""The one driver loop shared by every estimator.
+
+``minimize`` steps an optimizer on an objective, records the loss of every
+iterate, and owns every stopping rule, the divergence check, the
+``ConvergenceWarning`` and the ``verbose`` output. Nothing else in skfactor
+loops over iterations.
+"""
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from .exceptions import DivergenceError
+
+#: Window (iterations) of the stagnation rule.
+N_ITER_NO_CHANGE = 10
+#: The stagnation rule waits until the best loss is below this fraction of the
+#: zero model's loss.
+SADDLE_FRACTION = 0.999
+#: The fit has diverged once the loss exceeds this multiple of
+#: ``max(initial loss, loss of the zero model)``.
+DIVERGENCE_FACTOR = 1e4
+
+
+@dataclass
+class SolverResult:
+    """What ``minimize`` returns."""
+
+    factors: list
+    loss_curve: np.ndarray
+    n_iter: int
+    converged: bool
+    stop_reason: str
+    initial_loss: float
+    elapsed: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+def _format_lr(value):
+    return f"{value:.3g}"
+
+
+def minimize(
+    objective,
+    factors,
+    optimizer,
+    *,
+    max_iter,
+    tol,
+    verbose=0,
+    callback=None,
+    name="skfactor",
+    learning_rate_was_auto=False,
+):
+    """Run ``optimizer`` on ``objective`` from ``factors``.
+
+    Stopping rules, checked after every iteration ``k`` when ``tol > 0``:
+
+    * relative error: ``√(f_k / f_ref) ≤ tol``, where ``f_ref`` is the loss of
+      the zero model (for factorization ``‖XYᵀ − A‖_F / ‖A‖_F ≤ tol``);
+    * stagnation: the median loss of the last ``N_ITER_NO_CHANGE`` iterations
+      is not below the median of the ``N_ITER_NO_CHANGE`` before by more than
+      a relative ``tol``. Medians follow the descending envelope of momentum
+      methods, whose loss may stay above an earlier lucky dip for dozens of
+      iterations. The rule is inactive while the best loss is within 0.1% of
+      the zero model's, so the slow escape from a small start (a saddle) is
+      not mistaken for convergence.
+
+    ``tol = 0`` runs exactly ``max_iter`` iterations. A non-finite loss, or one
+    above ``DIVERGENCE_FACTOR·max(f_0, f_ref)``, raises
+    :class:`~skfactor.exceptions.DivergenceError` (carrying the best iterate).
+    Reaching ``max_iter`` with ``tol > 0`` warns once with
+    ``ConvergenceWarning``.
+
+    Parameters
+    ----------
+    objective, optimizer : objects from the two families.
+    factors : list of ndarray
+        The starting factors (not modified).
+    max_iter : int
+    tol : float
+    verbose : int
+        0 silent; 1 a line at iterations 1, 2, 4, 8, … and every 100; 2 every
+        iteration.
+    callback : callable, optional
+        ``callback(k, factors, loss)`` after every iteration (``k ≥ 1``).
+    name : str
+        Prefix of messages (the estimator's class name).
+    learning_rate_was_auto : bool
+        Only changes the wording of the divergence message.
+    """
+    optimizer.check_objective(objective)
+    point = objective.point(factors)
+    ref = objective.reference_loss
+    with np.errstate(over="ignore", invalid="ignore"):
+        f0 = objective.value(point)
+    if not math.isfinite(f0):
+        raise ValueError(
+            f"{name}: the starting factors give a non-finite loss ({f0}); the "
+            "data or the starting factors are too large to represent in "
+            f"{np.dtype(objective.dtype).name}."
+        )
+    limit = DIVERGENCE_FACTOR * max(f0, ref)
+    state = optimizer.init_state(objective, point)
+    losses = np.empty(max_iter, dtype=np.float64)
+    best_loss, best_point = f0, point
+    floor = tol * tol * ref
+    saddle = SADDLE_FRACTION * ref
+    w = N_ITER_NO_CHANGE
+    converged, reason, k = False, "max_iter", 0
+    start = time.perf_counter()
+
+    def report(k, f):
+        rel = math.sqrt(f / ref) if ref > 0 else 0.0
+        elapsed = time.perf_counter() - start
+        print(
+            f"[{name}] iter {k:6d}  loss {f:.6e}  rel. error {rel:.3e}  "
+            f"({elapsed:.2f} s)"
+        )
+
+    for k in range(1, max_iter + 1):
+        with np.errstate(over="ignore", invalid="ignore"):
+            point, state = optimizer.step(objective, point, state)
+            f = objective.value(point)
+        losses[k - 1] = f
+        if not (f <= limit):  # catches NaN too
+            eta = optimizer.learning_rate
+            suggestion = eta / 10.0
+            how = (
+                f"the automatic learning rate {_format_lr(eta)} (learning_rate='auto')"
+                if learning_rate_was_auto
+                else f"learning_rate={_format_lr(eta)}"
+            )
+            raise DivergenceError(
+                f"{name} diverged at iteration {k} with {how}: the loss went "
+                f"from {f0:.3e} to {f:.3e}. Try a smaller step, e.g. "
+                f"learning_rate={_format_lr(suggestion)}.",
+                learning_rate=eta,
+                suggested_learning_rate=suggestion,
+                best_factors=best_point.factors,
+                best_loss=best_loss,
+                n_iter=k,
+                loss_curve=losses[:k].copy(),
+            )
+        if f < best_loss:
+            best_loss, best_point = f, point
+        if callback is not None:
+            callback(k, point.factors, f)
+        if verbose >= 2 or (verbose and (k & (k - 1) == 0 or k % 100 == 0)):
+            report(k, f)
+        if tol > 0:
+            if f <= floor:
+                converged, reason = True, "tol"
+                break
+            if k >= 2 * w and best_loss < saddle:
+                before = float(np.median(losses[k - 2 * w : k - w]))
+                recent = float(np.median(losses[k - w : k]))
+                if before - recent <= tol * before:
+                    converged, reason = True, "no_improvement"
+                    break
+    elapsed = time.perf_counter() - start
+    n_iter = k
+    if verbose:
+        report(n_iter, losses[n_iter - 1])
+        print(f"[{name}] stopped after {n_iter} iterations ({reason}).")
+    if reason == "max_iter" and tol > 0:
+        f = losses[n_iter - 1]
+        rel = math.sqrt(f / ref) if ref > 0 else 0.0
+        warnings.warn(
+            f"{name}: max_iter={max_iter} iterations reached before the stopping "
+            f"rule (tol={tol:g}) was met; relative error {rel:.2e}. Increase "
+            "max_iter or tol. On data that is not exactly low rank the "
+            "preconditioned optimizers ('apgd', 'scaledgd') or init='spectral' "
+            "need far fewer iterations.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return SolverResult(
+        factors=point.factors,
+        loss_curve=losses[:n_iter].copy(),
+        n_iter=n_iter,
+        converged=converged,
+        stop_reason=reason,
+        initial_loss=f0,
+        elapsed=elapsed,
+    )

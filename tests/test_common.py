@@ -1,0 +1,16 @@
+"""scikit-learn's estimator checks: every optimizer, and every init with the default."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skfactor import FactorizationNAG
+from skfactor._initializers import INITIALIZERS
+from skfactor._optimizers import OPTIMIZERS
+
+ESTIMATORS = [FactorizationNAG(optimizer=name) for name in sorted(OPTIMIZERS)] + [
+    FactorizationNAG(init=name) for name in sorted(INITIALIZERS) if name != "unbalanced"
+]
+
+
+@parametrize_with_checks(ESTIMATORS)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
