@@ -185,6 +185,7 @@ default="unbalanced"
 
     Examples
     --------
+    >>> import numpy as np
     >>> from skfactor import FactorizationNAG
     >>> from skfactor.datasets import make_low_rank_matrix
     >>> A, U, s, V = make_low_rank_matrix(60, 40, rank=3, condition_number=10,

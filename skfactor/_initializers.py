@@ -172,7 +172,8 @@ def spectral(objective, width, *, scale, random_state, learning_rate=None):
 
     ``X0 = c·U√S``, ``Y0 = c·V√S`` (``c = init_scale``, default 1); columns
     beyond ``min(m, n)`` are zero. A randomized SVD is used for large
-    matrices, an exact one for small.
+    matrices, an exact one for small. Singular values below
+    ``max(m, n)·eps·σ₁`` (numerically zero) give zero columns.
     """
     T = objective.target
     c = _resolve("spectral", scale)
@@ -184,6 +185,8 @@ def spectral(objective, width, *, scale, random_state, learning_rate=None):
         U, s, Vt = U[:, :k], s[:k], Vt[:k]
     else:
         U, s, Vt = randomized_svd(T, k, n_iter=7, random_state=random_state)
+    # Directions below the numerical rank are rounding noise: start them at 0.
+    s = np.where(s > max(m, n) * np.finfo(T.dtype).eps * s[0], s, 0.0)
     root = np.sqrt(s).astype(T.dtype)
     X0 = np.zeros((m, width), dtype=T.dtype)
     Y0 = np.zeros((n, width), dtype=T.dtype)

@@ -63,12 +63,14 @@ def minimize(
     * relative error: ``√(f_k / f_ref) ≤ tol``, where ``f_ref`` is the loss of
       the zero model (for factorization ``‖XYᵀ − A‖_F / ‖A‖_F ≤ tol``);
     * stagnation: the median loss of the last ``N_ITER_NO_CHANGE`` iterations
-      is not below the median of the ``N_ITER_NO_CHANGE`` before by more than
-      a relative ``tol``. Medians follow the descending envelope of momentum
+      differs from the median of the ``N_ITER_NO_CHANGE`` before by at most a
+      relative ``tol``. Medians follow the descending envelope of momentum
       methods, whose loss may stay above an earlier lucky dip for dozens of
-      iterations. The rule is inactive while the best loss is within 0.1% of
-      the zero model's, so the slow escape from a small start (a saddle) is
-      not mistaken for convergence.
+      iterations; a *rising* loss is never taken for convergence, and the fit
+      does not stop on an iterate above the recent median (a spike). The rule is
+      inactive while the best loss is within 0.1% of the zero model's, so the
+      slow escape from a small start (a saddle) is not mistaken for
+      convergence.
 
     ``tol = 0`` runs exactly ``max_iter`` iterations. A non-finite loss, or one
     above ``DIVERGENCE_FACTOR·max(f_0, f_ref)``, raises
@@ -159,7 +161,7 @@ def minimize(
             if k >= 2 * w and best_loss < saddle:
                 before = float(np.median(losses[k - 2 * w : k - w]))
                 recent = float(np.median(losses[k - w : k]))
-                if before - recent <= tol * before:
+                if abs(before - recent) <= tol * before and f <= recent:
                     converged, reason = True, "no_improvement"
                     break
     elapsed = time.perf_counter() - start

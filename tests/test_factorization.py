@@ -26,9 +26,7 @@ def rel_err(model, A):
 
 @pytest.fixture(scope="module")
 def planted():
-    A, U, s, V = make_low_rank_matrix(
-        200, 150, rank=5, condition_number=10, random_state=0
-    )
+    A, *_ = make_low_rank_matrix(200, 150, rank=5, condition_number=10, random_state=0)
     return A
 
 
@@ -76,7 +74,11 @@ def test_apgd_with_unit_step_is_alternating_least_squares(planted):
 
 def test_altgd_from_ward_kolda_start(planted):
     model = FactorizationNAG(
-        10, optimizer="altgd", init="ward_kolda", tol=1e-8, max_iter=5000,
+        10,
+        optimizer="altgd",
+        init="ward_kolda",
+        tol=1e-8,
+        max_iter=5000,
         random_state=0,
     ).fit(planted)
     assert rel_err(model, planted) < 1e-8
@@ -318,13 +320,22 @@ def test_bad_parameters(small, params, message):
 @pytest.mark.parametrize(
     "init, error, message",
     [
-        ((np.ones((40, 3)), np.ones((29, 3))), ValueError,
-         re.escape("init[1] has shape (29, 3) but shape (30, 3) is needed")),
-        ((np.ones((40, 2)), np.ones((30, 2))), ValueError,
-         re.escape("init[0] has shape (40, 2) but shape (40, 3)")),
+        (
+            (np.ones((40, 3)), np.ones((29, 3))),
+            ValueError,
+            re.escape("init[1] has shape (29, 3) but shape (30, 3) is needed"),
+        ),
+        (
+            (np.ones((40, 2)), np.ones((30, 2))),
+            ValueError,
+            re.escape("init[0] has shape (40, 2) but shape (40, 3)"),
+        ),
         ((np.ones((40, 3)),), ValueError, "tuple of 2 arrays"),
-        ((np.full((40, 3), np.nan), np.ones((30, 3))), ValueError,
-         "init\\[0\\] contains NaN"),
+        (
+            (np.full((40, 3), np.nan), np.ones((30, 3))),
+            ValueError,
+            "init\\[0\\] contains NaN",
+        ),
         ((np.ones((40, 3)) * 1j, np.ones((30, 3))), TypeError, "complex"),
         ((sp.csr_matrix(np.ones((40, 3))), np.ones((30, 3))), TypeError, "sparse"),
     ],

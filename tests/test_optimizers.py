@@ -94,25 +94,25 @@ def ref_heavy_ball(A, X, Y, eta, momentum, **_):
 
 
 def ref_precgd(A, X, Y, eta, damping, **_):
-    I = np.eye(X.shape[1])
+    eye = np.eye(X.shape[1])
     for _ in range(N_STEPS):
         R = X @ Y.T - A
         delta = np.linalg.norm(R) if damping == "auto" else damping
         gX, gY = R @ Y, R.T @ X
         X, Y = (
-            X - eta * np.linalg.solve(Y.T @ Y + delta * I, gX.T).T,
-            Y - eta * np.linalg.solve(X.T @ X + delta * I, gY.T).T,
+            X - eta * np.linalg.solve(Y.T @ Y + delta * eye, gX.T).T,
+            Y - eta * np.linalg.solve(X.T @ X + delta * eye, gY.T).T,
         )
         yield X, Y
 
 
 def ref_scaledgd(A, X, Y, eta, damping, **_):
-    I = np.eye(X.shape[1])
+    eye = np.eye(X.shape[1])
     for _ in range(N_STEPS):
         gX, gY = _grads(A, X, Y)
         X, Y = (
-            X - eta * gX @ np.linalg.solve(Y.T @ Y + damping * I, I),
-            Y - eta * gY @ np.linalg.solve(X.T @ X + damping * I, I),
+            X - eta * gX @ np.linalg.solve(Y.T @ Y + damping * eye, eye),
+            Y - eta * gY @ np.linalg.solve(X.T @ X + damping * eye, eye),
         )
         yield X, Y
 
