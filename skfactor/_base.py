@@ -144,7 +144,8 @@ class FirstOrderEstimatorMixin:
             name=type(self).__name__,
             learning_rate_was_auto=auto_lr,
         )
-        self.learning_rate_ = learning_rate
+        # the solver may have halved an automatic step (backtracking)
+        self.learning_rate_ = optimizer.learning_rate
         self.n_iter_ = result.n_iter
         self.loss_curve_ = result.loss_curve
         self.converged_ = result.converged

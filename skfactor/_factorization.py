@@ -130,7 +130,10 @@ default="unbalanced"
     warm_start : bool, default=False
         Continue from the fitted factors. If the number of samples changed,
         ``X`` restarts at the least-squares coefficients of the new data on
-        the fitted components. Momentum restarts from zero.
+        the fitted components. Momentum restarts from zero, and
+        ``learning_rate="auto"`` keeps the step of the previous fit
+        (``learning_rate_``), so fitting twice with ``max_iter=k`` runs the
+        same GD iterates as one fit with ``2k``.
 
     Attributes
     ----------

@@ -21,6 +21,8 @@ N_ITER_NO_CHANGE = 10
 #: The stagnation rule waits until the best loss is below this fraction of the
 #: zero model's loss.
 SADDLE_FRACTION = 0.999
+#: Halvings of an automatic step size before divergence is an error.
+MAX_BACKTRACKS = 8
 #: The fit has diverged once the loss exceeds this multiple of
 #: ``max(initial loss, loss of the zero model)``.
 DIVERGENCE_FACTOR = 1e4
@@ -72,11 +74,20 @@ def minimize(
       slow escape from a small start (a saddle) is not mistaken for
       convergence.
 
-    ``tol = 0`` runs exactly ``max_iter`` iterations. A non-finite loss, or one
-    above ``DIVERGENCE_FACTOR·max(f_0, f_ref)``, raises
-    :class:`~skfactor.exceptions.DivergenceError` (carrying the best iterate).
-    Reaching ``max_iter`` with ``tol > 0`` warns once with
-    ``ConvergenceWarning``.
+    ``tol = 0`` runs exactly ``max_iter`` iterations. Reaching ``max_iter``
+    with ``tol > 0`` warns once with ``ConvergenceWarning``.
+
+    Divergence is a non-finite loss or one above
+    ``DIVERGENCE_FACTOR·max(f_0, f_ref)``. With a step size the user chose it
+    raises :class:`~skfactor.exceptions.DivergenceError`, which carries the
+    best iterate and names a smaller step to try. With an automatic step
+    (``learning_rate_was_auto``) the solver backtracks instead: it rewinds to
+    the best iterate, halves ``optimizer.learning_rate``, restarts the
+    optimizer's state (momentum) and goes on, at most ``MAX_BACKTRACKS`` times
+    before raising. The iterations undone are dropped from the loss curve.
+    (The automatic steps are chosen from the starting factors; with momentum
+    the imbalance between factors can drift over thousands of iterations on
+    noise-dominated data until that step is no longer stable.)
 
     Parameters
     ----------
@@ -93,7 +104,7 @@ def minimize(
     name : str
         Prefix of messages (the estimator's class name).
     learning_rate_was_auto : bool
-        Only changes the wording of the divergence message.
+        Backtrack on divergence instead of raising at once (see above).
     """
     optimizer.check_objective(objective)
     point = objective.point(factors)
@@ -109,7 +120,8 @@ def minimize(
     limit = DIVERGENCE_FACTOR * max(f0, ref)
     state = optimizer.init_state(objective, point)
     losses = np.empty(max_iter, dtype=np.float64)
-    best_loss, best_point = f0, point
+    best_loss, best_point, best_k = f0, point, 0
+    backtracks = 0
     floor = tol * tol * ref
     saddle = SADDLE_FRACTION * ref
     w = N_ITER_NO_CHANGE
@@ -124,16 +136,31 @@ def minimize(
             f"({elapsed:.2f} s)"
         )
 
-    for k in range(1, max_iter + 1):
+    while k < max_iter:
+        k += 1
         with np.errstate(over="ignore", invalid="ignore"):
             point, state = optimizer.step(objective, point, state)
             f = objective.value(point)
         losses[k - 1] = f
-        if not (f <= limit):  # catches NaN too
+        diverged = not (f <= limit)  # catches NaN too
+        if diverged and learning_rate_was_auto and backtracks < MAX_BACKTRACKS:
+            backtracks += 1
+            optimizer.learning_rate *= 0.5
+            if verbose:
+                print(
+                    f"[{name}] the loss diverged at iteration {k}; back to "
+                    f"iteration {best_k} with learning rate "
+                    f"{_format_lr(optimizer.learning_rate)}"
+                )
+            k, point = best_k, best_point
+            state = optimizer.init_state(objective, point)
+            continue
+        if diverged:
             eta = optimizer.learning_rate
             suggestion = eta / 10.0
             how = (
-                f"the automatic learning rate {_format_lr(eta)} (learning_rate='auto')"
+                f"the automatic learning rate {_format_lr(eta)} "
+                f"(learning_rate='auto', halved {backtracks} times)"
                 if learning_rate_was_auto
                 else f"learning_rate={_format_lr(eta)}"
             )
@@ -149,7 +176,7 @@ def minimize(
                 loss_curve=losses[:k].copy(),
             )
         if f < best_loss:
-            best_loss, best_point = f, point
+            best_loss, best_point, best_k = f, point, k
         if callback is not None:
             callback(k, point.factors, f)
         if verbose >= 2 or (verbose and (k & (k - 1) == 0 or k % 100 == 0)):

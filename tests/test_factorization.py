@@ -359,6 +359,22 @@ def test_divergent_learning_rate_raises_with_advice(small):
     FactorizationNAG(3, optimizer="gd", learning_rate=0.005, random_state=0).fit(small)
 
 
+def test_automatic_step_survives_drift_on_noise_dominated_data():
+    """With momentum, ‖X‖ drifts on noise-dominated data until the step chosen
+    at the start is unstable (here after ~2600 iterations); the automatic step
+    backtracks instead of failing."""
+    A, *_ = make_low_rank_matrix(150, 100, 4, 100, noise=0.1, random_state=0)
+    model = FactorizationNAG(4, tol=1e-6, max_iter=20_000, random_state=0)
+    model.fit(A)
+    first = FactorizationNAG(4, max_iter=1, tol=0, random_state=0).fit(A).learning_rate_
+    assert model.learning_rate_ < first  # halved at least once
+    s = np.linalg.svd(A, compute_uv=False)
+    best = np.sqrt(np.sum(s[4:] ** 2))
+    assert model.reconstruction_err_ == pytest.approx(best, rel=1e-2)
+    assert np.all(np.isfinite(model.loss_curve_))
+    assert model.loss_curve_.max() < 1e4 * 0.5 * np.linalg.norm(A) ** 2
+
+
 def test_inverse_transform_checks_width(small):
     model = FactorizationNAG(3, random_state=0).fit(small)
     with pytest.raises(ValueError, match="n_components_=3"):

@@ -101,17 +101,33 @@ def test_divergence_raises_and_keeps_the_best_iterate(problem, name):
     assert len(err.loss_curve) == err.n_iter
 
 
-def test_auto_learning_rate_is_named_in_the_message(problem):
+def test_automatic_step_backtracks_from_the_best_iterate(problem):
     objective, F = problem
-    with pytest.raises(DivergenceError, match="automatic learning rate 10"):
+    optimizer = make_optimizer("nag", 1.0)
+    result = minimize(
+        objective, F, optimizer, max_iter=3000, tol=1e-8, learning_rate_was_auto=True
+    )
+    assert result.converged
+    halvings = np.log2(1.0 / optimizer.learning_rate)
+    assert halvings == int(halvings) and 1 <= halvings <= 8
+    # the undone iterations are not in the curve: it never explodes
+    assert np.all(np.isfinite(result.loss_curve))
+    assert result.loss_curve.max() <= 1e4 * objective.reference_loss
+    assert len(result.loss_curve) == result.n_iter
+
+
+def test_automatic_step_gives_up_after_eight_halvings(problem):
+    objective, F = problem
+    with pytest.raises(DivergenceError, match="halved 8 times") as info:
         minimize(
             objective,
             F,
-            make_optimizer("gd", 10.0),
+            make_optimizer("gd", 1e5),
             max_iter=50,
             tol=0,
             learning_rate_was_auto=True,
         )
+    assert "automatic learning rate 391" in str(info.value)  # 1e5 / 2**8
 
 
 def test_non_finite_start_is_refused(problem):
