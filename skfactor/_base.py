@@ -146,6 +146,7 @@ class FirstOrderEstimatorMixin:
         )
         # the solver may have halved an automatic step (backtracking)
         self.learning_rate_ = optimizer.learning_rate
+        self.damping_ = damping
         self.n_iter_ = result.n_iter
         self.loss_curve_ = result.loss_curve
         self.converged_ = result.converged

@@ -77,7 +77,8 @@ default="unbalanced"
         The start. With Φ Gaussian (n_features, d) of N(0, 1/d) entries:
 
         - ``"unbalanced"``: ``X₀ = c₀·AΦ/√s₁(AΦ)``, ``Y₀ = 0`` (``c₀`` =
-          ``init_scale``, default 10).
+          ``init_scale``, default 3; use 10 with a constant ``momentum``, as
+          in the NAG paper).
         - ``"ward_kolda"``: ``X₀ = AΦ₁/(√η·C·σ₁)``, ``Y₀ = √η·D·σ₁·Φ₂``
           (``C`` = ``init_scale``, default 1, ``D = 0.01``).
         - ``"small_random"``, ``"gaussian"``: ``α√σ₁·G`` for both factors, G
@@ -291,7 +292,6 @@ default="unbalanced"
         self.embedding_ = X_fit
         self.components_ = np.ascontiguousarray(Y_fit.T)
         self.n_components_ = d
-        self.damping_ = self._resolve_damping(objective, None)
         self.reconstruction_err_ = float(np.sqrt(residual_sq_norm(A, X_fit, Y_fit)))
         self._transform_map = _least_squares_map(Y_fit)
         return self

@@ -22,7 +22,7 @@ from ._linalg import top_singular_value
 
 #: Default ``init_scale`` of each initializer.
 DEFAULT_SCALES = {
-    "unbalanced": 10.0,
+    "unbalanced": 3.0,
     "ward_kolda": 1.0,
     "small_random": 1e-4,
     "spectral": 1.0,
@@ -63,9 +63,15 @@ def unbalanced(objective, width, *, scale, random_state, learning_rate=None):
     """Large X₀ from a sketch of the target, Y₀ = 0 (Xu et al., 2024).
 
     ``X0 = c₀ · TΦ / √s₁(TΦ)``, ``Y0 = 0`` with ``c₀ = init_scale`` (default
-    10). ``s₁(TΦ) ≈ σ₁(T)``, so ``c₀`` plays the role of the paper's
-    ``c·√σ₁(A)``: only that product matters. With ``c₀ = 10`` and η =
-    1/s₁(X₀)² the start is stable; ``c₀ ≈ 1`` may diverge with that step.
+    3). ``s₁(TΦ) ≈ σ₁(T)``, so ``c₀`` plays the role of the paper's
+    ``c·√σ₁(A)``: only that product matters. A larger ``c₀`` freezes ``X``
+    more (slower on data that is not exactly low rank, where ``X`` must
+    rotate); a smaller one is faster but less stable with η = 1/s₁(X₀)²:
+    ``c₀ ≈ 1`` diverges, and with a *constant* momentum ``c₀ = 10`` is the
+    safe choice. With the default restart momentum and an automatic step
+    (which backtracks on divergence) ``c₀ = 3`` needed about 4× fewer
+    iterations than ``c₀ = 10`` on planted problems (κ up to 1000, d up to
+    16r, with and without noise) and never failed.
     """
     return _sketch_start(
         objective.target, width, _resolve("unbalanced", scale), random_state

@@ -176,30 +176,25 @@ class FactorizationObjective(Objective):
             point.cache["value"] = f
         return f
 
-    def exact_value(self, point):
-        """The loss from the blocked residual, whatever its size."""
-        X, Y = point.factors
-        return 0.5 * residual_sq_norm(self.A, X, Y)
-
     def grad_block(self, point, i):
         X, Y = point.factors
         if i == 0:
-            return X @ point.gram(1) - self._AY(point)
-        return Y @ point.gram(0) - self._AtX(point)
+            grad = X @ point.gram(1)
+            grad -= self._AY(point)
+        else:
+            grad = Y @ point.gram(0)
+            grad -= self._AtX(point)
+        return grad
 
     def grad(self, point):
         return [self.grad_block(point, 0), self.grad_block(point, 1)]
 
     # -- combinations that reuse the products ---------------------------------
     def combine(self, terms):
-        factors = [
-            _linear_combination([(c, p.factors[i]) for c, p in terms]) for i in range(2)
-        ]
-        cache = {
-            "AY": _linear_combination([(c, self._AY(p)) for c, p in terms]),
-            "AtX": _linear_combination([(c, self._AtX(p)) for c, p in terms]),
-        }
-        return Point(factors, cache)
+        point = super().combine(terms)
+        point.cache["AY"] = _linear_combination([(c, self._AY(p)) for c, p in terms])
+        point.cache["AtX"] = _linear_combination([(c, self._AtX(p)) for c, p in terms])
+        return point
 
     def replace_block(self, point, i, factor):
         factors = list(point.factors)

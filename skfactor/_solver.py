@@ -9,7 +9,7 @@ loops over iterations.
 import math
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -39,7 +39,6 @@ class SolverResult:
     stop_reason: str
     initial_loss: float
     elapsed: float = 0.0
-    extra: dict = field(default_factory=dict)
 
 
 def _format_lr(value):

@@ -241,7 +241,7 @@ def test_warm_start_continues_from_fitted_factors(small):
     warm.fit(small)
     warm.fit(small)
     np.testing.assert_allclose(warm.components_, full.components_, rtol=1e-12)
-    np.testing.assert_allclose(warm.loss_curve_, full.loss_curve_[20:], rtol=1e-12)
+    np.testing.assert_allclose(warm.loss_curve_, full.loss_curve_[20:], rtol=1e-9)
     # a different number of samples restarts X from the least-squares fit
     warm.fit(small[:25])
     assert warm.embedding_.shape == (25, 4)
