@@ -64,7 +64,7 @@ def products_time(A, factors, repeats=15):
 
 def run(quick=False):
     rounds = 1 if quick else 3
-    m, n = (1000, 750) if quick else (2000, 1500)
+    m, n = (400, 300) if quick else (2000, 1500)
     n_iter = 30 if quick else 100
     rows = []
     rng = np.random.RandomState(0)

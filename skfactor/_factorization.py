@@ -94,9 +94,14 @@ default="unbalanced"
     learning_rate : float or "auto", default="auto"
         The step size η > 0. ``"auto"``: ``0.5`` for the preconditioned
         optimizers; ``1/s₁(X₀)²`` for the unbalanced start; ``1/σ₁`` for the
-        Ward–Kolda start; otherwise ``1/max(‖X₀‖² + ‖Y₀‖² + ‖X₀Y₀ᵀ − A‖_F,
-        3σ₁)``. Every rule is scale-equivariant: fitting ``c·A`` gives the
-        ``√c``-scaled factors. The value used is stored in ``learning_rate_``.
+        Ward–Kolda start with ``"altgd"`` (the pairing of the paper);
+        otherwise ``1/max(‖X₀‖² + ‖Y₀‖² + ‖X₀Y₀ᵀ − A‖_F, 3σ₁)``. Every rule is
+        scale-equivariant: fitting ``c·A`` gives the ``√c``-scaled factors.
+        If an automatic step diverges (with momentum, the factors' imbalance
+        can drift on noise-dominated data) the fit goes back to its best
+        iterate and halves the step, at most 8 times; a float step that
+        diverges raises :class:`~skfactor.exceptions.DivergenceError`, naming
+        a smaller value to try. The value finally used is ``learning_rate_``.
 
     momentum : float in [0, 1) or "auto", default="auto"
         β for ``"nag"`` and ``"heavy_ball"`` (ignored by the others). A float

@@ -1,0 +1,13 @@
+"""Smoke test: the benchmarks run and print finite ratios (timings not asserted)."""
+
+import numpy as np
+
+from benchmarks import roofline
+
+
+def test_roofline_quick_runs(capsys):
+    rows = roofline.run(quick=True)
+    assert "ratio" in capsys.readouterr().out
+    ratios = [float(row[-1]) for row in rows]
+    assert len(ratios) >= 9
+    assert np.all(np.isfinite(ratios)) and min(ratios) > 0
