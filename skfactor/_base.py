@@ -71,12 +71,14 @@ class FirstOrderEstimatorMixin:
         "warm_start": ["boolean"],
     }
 
-    def _resolve_damping(self, objective, random_state):
-        if self.damping != "auto" or self.optimizer != "scaledgd":
+    def _resolve_damping(self, objective, random_state, data_scale):
+        if self.damping != "auto":
+            return self.damping / data_scale
+        if self.optimizer != "scaledgd":
             return self.damping
         return SCALEDGD_RELATIVE_DAMPING * objective.target_norm(random_state)
 
-    def _run(self, objective, width, shapes, warm_factors=None):
+    def _run(self, objective, width, shapes, warm_factors=None, data_scale=1.0):
         """Initialize, resolve the step size, run the solver, store the results.
 
         Parameters
@@ -88,6 +90,11 @@ class FirstOrderEstimatorMixin:
             Expected shapes of the factors (for explicit ``init``).
         warm_factors : list of ndarray, optional
             Factors to continue from (``warm_start``); they win over ``init``.
+        data_scale : float
+            The objective holds the user's data divided by ``data_scale`` (a
+            power of 4; see :func:`skfactor._linalg.scale_exponent`). Explicit
+            factors, step sizes and dampings are converted into those units
+            and the results back: the fit is exactly the scaled fit.
 
         Returns
         -------
@@ -95,16 +102,19 @@ class FirstOrderEstimatorMixin:
         """
         random_state = check_random_state(self.random_state)
         auto_lr = self.learning_rate == "auto"
-        damping = self._resolve_damping(objective, random_state)
+        root = np.sqrt(data_scale)
+        user_lr = None if auto_lr else float(self.learning_rate) * data_scale
+        damping = self._resolve_damping(objective, random_state, data_scale)
         optimizer = make_optimizer(
             self.optimizer, 1.0, momentum=self.momentum, damping=damping
         )
         init = self.init if isinstance(self.init, str) else "custom"
         if warm_factors is not None:
-            factors = warm_factors
+            factors = [F / root for F in warm_factors]
             init = "warm"
         elif init == "custom":
             factors = check_custom_init(self.init, shapes, objective.dtype)
+            factors = [F / root for F in factors]
         else:
             init_lr = None
             if init == "ward_kolda":
@@ -112,7 +122,7 @@ class FirstOrderEstimatorMixin:
                 init_lr = (
                     1.0 / max(objective.target_norm(random_state), np.finfo(float).tiny)
                     if auto_lr
-                    else self.learning_rate
+                    else user_lr
                 )
             factors = INITIALIZERS[init](
                 objective,
@@ -123,9 +133,9 @@ class FirstOrderEstimatorMixin:
             )
         point = objective.point(factors)
         if not auto_lr:
-            learning_rate = float(self.learning_rate)
+            learning_rate = user_lr
         elif init == "warm" and hasattr(self, "learning_rate_"):
-            learning_rate = self.learning_rate_
+            learning_rate = self.learning_rate_ * data_scale
         elif init == "ward_kolda" and self.optimizer == "altgd":
             # Ward & Kolda's pairing: the step the start was built for.
             learning_rate = init_lr
@@ -143,10 +153,11 @@ class FirstOrderEstimatorMixin:
             verbose=self.verbose,
             name=type(self).__name__,
             learning_rate_was_auto=auto_lr,
+            data_scale=data_scale,
         )
         # the solver may have halved an automatic step (backtracking)
-        self.learning_rate_ = optimizer.learning_rate
-        self.damping_ = damping
+        self.learning_rate_ = optimizer.learning_rate / data_scale
+        self.damping_ = damping if damping == "auto" else damping * data_scale
         self.n_iter_ = result.n_iter
         self.loss_curve_ = result.loss_curve
         self.converged_ = result.converged

@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._base import FirstOrderEstimatorMixin
 from ._initializers import INITIALIZERS
-from ._linalg import residual_sq_norm
+from ._linalg import divide_exactly, residual_sq_norm, scale_exponent
 from ._objectives import FactorizationObjective
 
 
@@ -287,17 +287,26 @@ default="unbalanced"
         """
         warm = self.warm_start and hasattr(self, "components_")
         A = self._validate(X, reset=not warm)
-        objective = FactorizationObjective(A)
+        # Data too large or too small for its dtype is fitted as A / 4**k
+        # (exact), and the results are scaled back.
+        scale = 4.0 ** scale_exponent(A)
+        objective = FactorizationObjective(divide_exactly(A, scale))
         d = self.n_components
         m, n = A.shape
         factors = self._run(
-            objective, d, [(m, d), (n, d)], warm_factors=self._warm_factors(A)
+            objective,
+            d,
+            [(m, d), (n, d)],
+            warm_factors=self._warm_factors(A),
+            data_scale=scale,
         )
         X_fit, Y_fit = factors
         self.embedding_ = X_fit
         self.components_ = np.ascontiguousarray(Y_fit.T)
         self.n_components_ = d
-        self.reconstruction_err_ = float(np.sqrt(residual_sq_norm(A, X_fit, Y_fit)))
+        self.reconstruction_err_ = scale * float(
+            np.sqrt(residual_sq_norm(A, X_fit, Y_fit, scale=scale))
+        )
         self._transform_map = _least_squares_map(Y_fit)
         return self
 
@@ -378,7 +387,9 @@ default="unbalanced"
         A = self._validate(X, reset=False)
         Z = np.asarray(A @ self._transform_map.astype(A.dtype, copy=False))
         Y = self.components_.T.astype(A.dtype, copy=False)
-        return -residual_sq_norm(A, Z, Y) / (A.shape[0] * A.shape[1])
+        scale = 4.0 ** scale_exponent(A)
+        mse = residual_sq_norm(A, Z, Y, scale=scale) / (A.shape[0] * A.shape[1])
+        return -mse * scale**2
 
     @property
     def _n_features_out(self):

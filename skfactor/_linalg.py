@@ -14,13 +14,66 @@ from sklearn.utils.extmath import randomized_svd
 _BLOCK_ELEMENTS = 1 << 18
 
 
-def residual_sq_norm(A, X, Y):
-    """Return ``‖X @ Y.T - A‖_F²`` exactly, without an m×n temporary.
+#: Largest |entry| kept as is, per dtype: beyond it (or below its inverse) the
+#: data are rescaled by a power of 4 before fitting (see ``scale_exponent``).
+_SAFE_MAX_ABS = {np.dtype(np.float32): 4.0**15, np.dtype(np.float64): 4.0**200}
+
+
+def sq_norm(a):
+    """``Σ aᵢ²`` of any array, accumulated in float64 (no overflow or underflow
+    of float32 squares, no full-size temporary)."""
+    flat = np.asarray(a).ravel(order="K")
+    if flat.dtype == np.float64:
+        return float(np.dot(flat, flat))
+    return float(np.einsum("i,i->", flat, flat, dtype=np.float64))
+
+
+def scale_exponent(A):
+    """``k`` such that fitting ``A / 4**k`` is safe in ``A``'s dtype.
+
+    0 when the largest absolute entry lies in ``[1/M, M]`` with ``M = 4**15``
+    for float32 and ``4**200`` for float64; otherwise the power of 4 closest to
+    that entry. Dividing by a power of 4 is exact in floating point and
+    changes the factors by the power of 2 ``2**k``, so the fit is exactly the
+    scaled fit of the original data (barring the underflow it avoids).
+    """
+    data = A.data if sp.issparse(A) else A
+    if data.size == 0:
+        return 0
+    top = float(np.max(np.abs(data)))
+    if data.dtype == np.float64 and top > 0 and not 1e-150 <= top <= 1e150:
+        raise ValueError(
+            f"The largest absolute entry of the data is {top:.3g}: squared "
+            "errors of data this far from 1 cannot be represented in float64, "
+            "so neither can the loss. Rescale the data, e.g. divide it by its "
+            "largest absolute entry."
+        )
+    limit = _SAFE_MAX_ABS.get(np.dtype(data.dtype), 4.0**15)
+    if top == 0 or 1.0 / limit <= top <= limit:
+        return 0
+    return round(float(np.log2(top)) / 2)
+
+
+def divide_exactly(A, scale):
+    """``A / scale`` as a new array or sparse matrix of the same dtype."""
+    if scale == 1.0:
+        return A
+    if sp.issparse(A):
+        out = A.copy()
+        out.data /= scale
+        return out
+    return A / np.asarray(scale, dtype=A.dtype)
+
+
+def residual_sq_norm(A, X, Y, scale=1.0):
+    """Return ``‖X @ Y.T - A‖_F² / scale²`` exactly, without an m×n temporary.
 
     The residual is formed one block of rows at a time, so the memory is
     ``O(block·n)`` whatever the size of ``A``. ``A`` may be dense or a
-    ``scipy.sparse`` matrix (CSR is sliced by rows cheaply). The sum is
-    accumulated in float64.
+    ``scipy.sparse`` matrix (CSR is sliced by rows cheaply). The squares are
+    summed in float64, after dividing each block by ``scale`` (pass a power
+    of 4 from :func:`scale_exponent` for data whose squares would overflow or
+    underflow).
     """
     m, n = A.shape
     rows = max(1, _BLOCK_ELEMENTS // max(n, 1))
@@ -32,8 +85,9 @@ def residual_sq_norm(A, X, Y):
         if sp.issparse(a_block):
             a_block = a_block.toarray()
         block -= a_block
-        flat = block.ravel()
-        total += float(np.dot(flat, flat))
+        if scale != 1.0:
+            block /= scale
+        total += sq_norm(block)
     return total
 
 

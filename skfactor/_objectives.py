@@ -27,7 +27,7 @@ The interface every objective offers:
 import numpy as np
 import scipy.sparse as sp
 
-from ._linalg import residual_sq_norm, spectral_norm
+from ._linalg import residual_sq_norm, spectral_norm, sq_norm
 
 
 class Point:
@@ -132,16 +132,15 @@ class FactorizationObjective(Objective):
     def __init__(self, A, exact_threshold=None):
         if sp.issparse(A):
             A = A.tocsr()
-            sq_norm = float(np.dot(A.data, A.data))
+            total = sq_norm(A.data)
         else:
-            flat = A.ravel(order="K")
-            sq_norm = float(np.dot(flat, flat))
+            total = sq_norm(A)
         self.A = A
         self.dtype = A.dtype
         self.shape = A.shape
         if exact_threshold is None:
             exact_threshold = 1e4 * np.finfo(A.dtype).eps
-        self.reference_loss = 0.5 * sq_norm
+        self.reference_loss = 0.5 * total
         self._exact_below = exact_threshold * self.reference_loss
 
     @property

@@ -56,6 +56,7 @@ def minimize(
     callback=None,
     name="skfactor",
     learning_rate_was_auto=False,
+    data_scale=1.0,
 ):
     """Run ``optimizer`` on ``objective`` from ``factors``.
 
@@ -104,7 +105,13 @@ def minimize(
         Prefix of messages (the estimator's class name).
     learning_rate_was_auto : bool
         Backtrack on divergence instead of raising at once (see above).
+    data_scale : float
+        The objective's data are the user's divided by ``data_scale`` (a
+        power of 4, see :func:`skfactor._linalg.scale_exponent`). Everything
+        reported (messages, the result's factors and losses) is converted back
+        to the user's units: losses × s², factors × √s, step sizes ÷ s.
     """
+    loss_unit, factor_unit = data_scale**2, math.sqrt(data_scale)
     optimizer.check_objective(objective)
     point = objective.point(factors)
     ref = objective.reference_loss
@@ -131,7 +138,7 @@ def minimize(
         rel = math.sqrt(f / ref) if ref > 0 else 0.0
         elapsed = time.perf_counter() - start
         print(
-            f"[{name}] iter {k:6d}  loss {f:.6e}  rel. error {rel:.3e}  "
+            f"[{name}] iter {k:6d}  loss {f * loss_unit:.6e}  rel. error {rel:.3e}  "
             f"({elapsed:.2f} s)"
         )
 
@@ -149,13 +156,13 @@ def minimize(
                 print(
                     f"[{name}] the loss diverged at iteration {k}; back to "
                     f"iteration {best_k} with learning rate "
-                    f"{_format_lr(optimizer.learning_rate)}"
+                    f"{_format_lr(optimizer.learning_rate / data_scale)}"
                 )
             k, point = best_k, best_point
             state = optimizer.init_state(objective, point)
             continue
         if diverged:
-            eta = optimizer.learning_rate
+            eta = optimizer.learning_rate / data_scale
             suggestion = eta / 10.0
             how = (
                 f"the automatic learning rate {_format_lr(eta)} "
@@ -165,14 +172,15 @@ def minimize(
             )
             raise DivergenceError(
                 f"{name} diverged at iteration {k} with {how}: the loss went "
-                f"from {f0:.3e} to {f:.3e}. Try a smaller step, e.g. "
+                f"from {f0 * loss_unit:.3e} to {f * loss_unit:.3e}. Try a smaller "
+                "step, e.g. "
                 f"learning_rate={_format_lr(suggestion)}.",
                 learning_rate=eta,
                 suggested_learning_rate=suggestion,
-                best_factors=best_point.factors,
-                best_loss=best_loss,
+                best_factors=[F * factor_unit for F in best_point.factors],
+                best_loss=best_loss * loss_unit,
                 n_iter=k,
-                loss_curve=losses[:k].copy(),
+                loss_curve=losses[:k] * loss_unit,
             )
         if f < best_loss:
             best_loss, best_point, best_k = f, point, k
@@ -207,12 +215,15 @@ def minimize(
             ConvergenceWarning,
             stacklevel=3,
         )
+    factors = point.factors
+    if data_scale != 1.0:
+        factors = [F * factor_unit for F in factors]
     return SolverResult(
-        factors=point.factors,
-        loss_curve=losses[:n_iter].copy(),
+        factors=factors,
+        loss_curve=losses[:n_iter] * loss_unit,
         n_iter=n_iter,
         converged=converged,
         stop_reason=reason,
-        initial_loss=f0,
+        initial_loss=f0 * loss_unit,
         elapsed=elapsed,
     )

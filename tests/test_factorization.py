@@ -145,6 +145,39 @@ def test_scaling_the_data_scales_the_model(small, scale, init):
     )
 
 
+@pytest.mark.parametrize("scale", [1e-25, 1e-12, 1e12, 1e30])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_float32_data_far_from_unit_scale(small, scale, sparse):
+    """Squares of such data under- or overflow float32: the fit rescales A by a
+    power of 4 internally and reports everything in the data's own units."""
+    A = (small * scale).astype(np.float32)
+    A_in = sp.csr_matrix(A) if sparse else A
+    model = FactorizationNAG(4, tol=1e-5, random_state=0).fit(A_in)
+    assert model.components_.dtype == np.float32
+    assert model.transform(A_in).dtype == np.float32
+    norm = np.linalg.norm(small) * scale
+    assert model.reconstruction_err_ / norm < 1e-4
+    assert np.sqrt(2 * model.loss_curve_[-1]) / norm < 1e-4
+    assert -model.score(A_in) * A.size / norm**2 < 1e-8
+    ref = FactorizationNAG(4, tol=1e-5, random_state=0).fit(small.astype(np.float32))
+    assert model.learning_rate_ * scale == pytest.approx(ref.learning_rate_, rel=1e-3)
+
+
+def test_rescaling_by_a_power_of_four_is_exact(small):
+    A = small.astype(np.float32)
+    base = FactorizationNAG(4, tol=1e-5, random_state=0).fit(A)
+    scaled = FactorizationNAG(4, tol=1e-5, random_state=0).fit(A * 4.0**40)
+    assert scaled.n_iter_ == base.n_iter_
+    np.testing.assert_array_equal(scaled.components_, base.components_ * 2.0**40)
+    np.testing.assert_array_equal(scaled.loss_curve_, base.loss_curve_ * 4.0**80)
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-300])
+def test_float64_data_beyond_representable_losses(small, scale):
+    with pytest.raises(ValueError, match=r"largest absolute entry .* Rescale"):
+        FactorizationNAG(3).fit(small * scale)
+
+
 def test_float32_in_float32_out(small):
     A32 = small.astype(np.float32)
     model = FactorizationNAG(4, random_state=0).fit(A32)
