@@ -65,8 +65,11 @@ def minimize(
     * relative error: ``√(f_k / f_ref) ≤ tol``, where ``f_ref`` is the loss of
       the zero model (for factorization ``‖XYᵀ − A‖_F / ‖A‖_F ≤ tol``);
     * stagnation: the median loss of the last ``N_ITER_NO_CHANGE`` iterations
-      differs from the median of the ``N_ITER_NO_CHANGE`` before by at most a
-      relative ``tol``. Medians follow the descending envelope of momentum
+      differs from the median of the ``N_ITER_NO_CHANGE`` before by at most
+      ``tol`` times the smaller of that earlier median and the progress made
+      since the start (``f_0`` minus the recent median). The second term
+      keeps noise-dominated fits going, where the loss is large and steady
+      progress is small next to it. Medians follow the descending envelope of momentum
       methods, whose loss may stay above an earlier lucky dip for dozens of
       iterations; a *rising* loss is never taken for convergence, and the fit
       does not stop on an iterate above the recent median (a spike). The rule is
@@ -195,7 +198,8 @@ def minimize(
             if k >= 2 * w and best_loss < saddle:
                 before = float(np.median(losses[k - 2 * w : k - w]))
                 recent = float(np.median(losses[k - w : k]))
-                if abs(before - recent) <= tol * before and f <= recent:
+                scale = min(before, f0 - recent)
+                if abs(before - recent) <= tol * scale and f <= recent:
                     converged, reason = True, "no_improvement"
                     break
     elapsed = time.perf_counter() - start

@@ -450,3 +450,21 @@ def test_grid_search_over_learning_rate_and_optimizer(planted):
         search.fit(A)
     assert search.best_params_ == {"optimizer": "nag", "learning_rate": "auto"}
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "nag", "apgd", "precgd"])
+def test_no_false_convergence_on_noise_dominated_sparse_data(optimizer):
+    """A rank-d model of sparse noise explains a few percent of the energy;
+    steady progress on that small part must not be taken for stagnation."""
+    S = sp.random(600, 300, density=0.05, random_state=0, format="csr")
+    d = 10
+    s = np.linalg.svd(S.toarray(), compute_uv=False)
+    best = np.sum(s[:d] ** 2) / np.sum(s**2)  # explainable energy fraction
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = FactorizationNAG(d, optimizer=optimizer, random_state=0).fit(S)
+    explained = 1 - (model.reconstruction_err_ / np.linalg.norm(s)) ** 2
+    if model.converged_:
+        assert explained > 0.97 * best
+    else:
+        assert model.n_iter_ == model.max_iter
