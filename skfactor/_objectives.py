@@ -88,6 +88,14 @@ class Objective:
     def smoothness(self, point):
         raise NotImplementedError
 
+    def partner(self, i):
+        """Index of the factor whose Gram right-preconditions block ``i``.
+
+        ``1 - i`` for two-factor models ``L Rᵀ``; a symmetric model ``X Xᵀ``
+        returns ``0``; ``None`` where no such pairing exists (deeper models).
+        """
+        return 1 - i if self.n_factors == 2 else None
+
     def target_norm(self, random_state):
         """``σ₁(target)``, estimated once per objective (see ``spectral_norm``)."""
         if self._target_norm is None:

@@ -54,12 +54,12 @@ class Optimizer:
         self.damping = damping
 
     def check_objective(self, objective):
-        if self.two_factor_only and objective.n_factors != 2:
+        if self.two_factor_only and objective.partner(0) is None:
             raise ValueError(
                 f"optimizer={self.name!r} preconditions each factor with the Gram "
-                "matrix of its partner and needs exactly two factors; this model "
-                f"has {objective.n_factors}. Use optimizer='gd', 'altgd', 'nag' or "
-                "'heavy_ball'."
+                "matrix of its partner and needs a model with two factors (or one "
+                f"symmetric factor); this model has {objective.n_factors}. Use "
+                "optimizer='gd', 'altgd', 'nag' or 'heavy_ball'."
             )
 
     def init_state(self, objective, point):
@@ -102,7 +102,10 @@ class _RightPreconditioned(GD):
 
     def _directions(self, objective, point, grads):
         lam = self._damping_value(objective, point)
-        return [right_solve(g, point.gram(1 - i), lam) for i, g in enumerate(grads)]
+        return [
+            right_solve(g, point.gram(objective.partner(i)), lam)
+            for i, g in enumerate(grads)
+        ]
 
 
 class PrecGD(_RightPreconditioned):
@@ -201,7 +204,7 @@ class APGD(AltGD):
     scale_free = True
 
     def _direction(self, objective, point, i, grad):
-        return right_solve(grad, point.gram(1 - i), 0.0)
+        return right_solve(grad, point.gram(objective.partner(i)), 0.0)
 
 
 # ---------------------------------------------------------------------------
