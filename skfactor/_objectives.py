@@ -220,3 +220,183 @@ class FactorizationObjective(Objective):
         """Bound on ``‖∇²f‖``: ``‖X‖₂² + ‖Y‖₂² + ‖XYᵀ − A‖_F``."""
         top = [float(np.linalg.eigvalsh(point.gram(i))[-1]) for i in (0, 1)]
         return top[0] + top[1] + float(np.sqrt(2.0 * self.value(point)))
+
+
+class SensingObjective(Objective):
+    r"""Low-rank trace regression: ``yᵢ ≈ ⟨Aᵢ, M⟩ (+ b)``, ``M = L Rᵀ`` or ``X Xᵀ``.
+
+    With ``𝒜(M)ᵢ = ⟨Aᵢ, M⟩``, ``𝒜*(v) = Σ vᵢ Aᵢ``, the residual
+    ``ρ = 𝒜(M) − y`` (centred when ``fit_intercept``: the optimal intercept
+    ``b = mean(y − 𝒜(M))`` is eliminated in closed form) and
+    ``E = 𝒜*(ρ)/N``::
+
+        asymmetric:  f(L, R) = ‖ρ‖²/(2N),   ∇_L f = E R,   ∇_R f = Eᵀ L
+        symmetric:   f(X)    = ‖ρ‖²/(4N),   ∇f = ½ (E + Eᵀ) X
+
+    Parameters
+    ----------
+    design : ndarray or CSR matrix of shape (N, n1·n2)
+        Row ``i`` is ``Aᵢ`` flattened in row-major order. When every row of a
+        sparse design holds exactly one entry (matrix completion) the model is
+        evaluated at the observed entries only, ``O(N·r)`` per pass, and the
+        n1×n2 matrix is never formed.
+    y : ndarray of shape (N,)
+    shape : (n1, n2)
+    symmetric : bool
+    fit_intercept : bool
+    """
+
+    def __init__(self, design, y, shape, symmetric=False, fit_intercept=False):
+        self.design = design.tocsr() if sp.issparse(design) else design
+        self.dtype = design.dtype
+        self.y = y
+        self.shape = tuple(shape)
+        self.symmetric = symmetric
+        self.fit_intercept = fit_intercept
+        self.n_factors = 1 if symmetric else 2
+        self.n_samples = design.shape[0]
+        self._half = 0.25 if symmetric else 0.5
+        self.completion = self._entry_pattern()
+        centred = y - y.mean() if fit_intercept else y
+        self.reference_loss = self._half * sq_norm(centred) / self.n_samples
+        self._y_centred = centred
+
+    # -- the measurement operator and its adjoint -----------------------------
+    def _entry_pattern(self):
+        """Rows, columns and values of single-entry rows, or None."""
+        D = self.design
+        if not sp.issparse(D) or D.shape[0] == 0:
+            return None
+        counts = np.diff(D.indptr)
+        if not np.all(counts == 1):
+            return None
+        n2 = self.shape[1]
+        rows, cols = np.divmod(D.indices, n2)
+        # CSR pattern of 𝒜*: one stored entry per distinct observed position
+        E = sp.csr_matrix(
+            (np.arange(1, len(rows) + 1, dtype=np.float64), (rows, cols)),
+            shape=self.shape,
+        )
+        E.sum_duplicates()
+        position = np.empty(len(rows), dtype=np.intp)
+        order = np.lexsort((cols, rows))
+        # position of each sample's entry within E.data (shared by duplicates)
+        keys = rows[order].astype(np.int64) * n2 + cols[order]
+        first = np.r_[True, keys[1:] != keys[:-1]]
+        position[order] = np.cumsum(first) - 1
+        return {
+            "rows": rows,
+            "cols": cols,
+            "values": D.data,
+            "position": position,
+            "indices": E.indices,
+            "indptr": E.indptr,
+            "nnz": E.nnz,
+        }
+
+    def measure(self, factors):
+        """``𝒜(M)`` for the model of ``factors`` (M = L Rᵀ or X Xᵀ)."""
+        L = factors[0]
+        R = factors[0] if self.symmetric else factors[1]
+        pattern = self.completion
+        if pattern is not None:
+            dots = np.einsum("ij,ij->i", L[pattern["rows"]], R[pattern["cols"]])
+            return pattern["values"] * dots
+        M = L @ R.T
+        return np.asarray(self.design @ M.ravel())
+
+    def adjoint(self, v):
+        """``𝒜*(v)``: dense n1×n2, or CSR on the observed pattern."""
+        pattern = self.completion
+        if pattern is not None:
+            data = np.bincount(
+                pattern["position"],
+                weights=pattern["values"] * v,
+                minlength=pattern["nnz"],
+            ).astype(self.dtype, copy=False)
+            return sp.csr_matrix(
+                (data, pattern["indices"], pattern["indptr"]), shape=self.shape
+            )
+        return np.asarray(self.design.T @ v).reshape(self.shape)
+
+    # -- cached quantities at a point -----------------------------------------
+    def _residual(self, point):
+        rho = point.cache.get("rho")
+        if rho is None:
+            rho = self.measure(point.factors) - self.y
+            if self.fit_intercept:
+                rho -= rho.mean()
+            point.cache["rho"] = rho
+        return rho
+
+    def _E(self, point):
+        E = point.cache.get("E")
+        if E is None:
+            # divide the vector, not the matrix: keeps float32 sparse float32
+            E = self.adjoint(self._residual(point) / self.n_samples)
+            point.cache["E"] = E
+        return E
+
+    def intercept(self, factors):
+        """The optimal intercept ``mean(y − 𝒜(M))`` (0 without intercept)."""
+        if not self.fit_intercept:
+            return 0.0
+        return float(np.mean(self.y - self.measure(factors)))
+
+    def value(self, point):
+        f = point.cache.get("value")
+        if f is None:
+            f = self._half * sq_norm(self._residual(point)) / self.n_samples
+            point.cache["value"] = f
+        return f
+
+    def grad_block(self, point, i):
+        E = self._E(point)
+        if self.symmetric:
+            X = point.factors[0]
+            return np.asarray(0.5 * (E @ X + E.T @ X))
+        L, R = point.factors
+        return np.asarray(E @ R) if i == 0 else np.asarray(E.T @ L)
+
+    def grad(self, point):
+        return [self.grad_block(point, i) for i in range(self.n_factors)]
+
+    def partner(self, i):
+        return 0 if self.symmetric else 1 - i
+
+    # -- what initializers and step-size rules need ---------------------------
+    @property
+    def target(self):
+        """``𝒜*(y)/N`` (y centred with an intercept): ≈ M for isotropic designs."""
+        T = getattr(self, "_target", None)
+        if T is None:
+            T = self.adjoint(self._y_centred / self.n_samples)
+            if self.symmetric:
+                T = 0.5 * (T + T.T)
+            self._target = T
+        return T
+
+    def design_curvature(self):
+        """``‖D‖_F² / (N·n1·n2)``: the mean eigenvalue of ``𝒜*𝒜/N``.
+
+        1 for designs with i.i.d. N(0, 1) entries, ``1/(n1·n2)`` for
+        completion with unit entries; the scale-free step sizes of the
+        preconditioned methods are divided by it.
+        """
+        D = self.design
+        total = sq_norm(D.data) if sp.issparse(D) else sq_norm(D)
+        return total / (self.n_samples * self.shape[0] * self.shape[1])
+
+    def smoothness(self, point):
+        """Bound ``α(‖L‖₂² + ‖R‖₂²) + ‖E‖₂`` with ``α = σ₁(D)²/N``."""
+        alpha = getattr(self, "_alpha", None)
+        if alpha is None:
+            alpha = spectral_norm(self.design, np.random.RandomState(0)) ** 2
+            alpha /= self.n_samples
+            self._alpha = alpha
+        grams = [point.gram(i) for i in range(self.n_factors)]
+        tops = [float(np.linalg.eigvalsh(g)[-1]) for g in grams]
+        factor_term = 2 * tops[0] if self.symmetric else sum(tops)
+        E = self._E(point)
+        E_norm = spectral_norm(E, np.random.RandomState(0))
+        return alpha * factor_term + E_norm

@@ -3,10 +3,11 @@
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
-__all__ = ["make_low_rank_matrix"]
+__all__ = ["make_low_rank_matrix", "make_matrix_completion", "make_matrix_sensing"]
 
 
 def _orthonormal(random_state, rows, cols):
@@ -99,3 +100,150 @@ def make_low_rank_matrix(
     if noise > 0:
         A += noise * rng.standard_normal(A.shape)
     return A.astype(dtype), U.astype(dtype), s.astype(dtype), V.astype(dtype)
+
+
+def _planted(rng, n1, n2, rank, condition_number, symmetric):
+    if rank > min(n1, n2):
+        raise ValueError(f"rank={rank} cannot exceed min(n1, n2)={min(n1, n2)}.")
+    if rank == 1 and condition_number != 1:
+        raise ValueError(
+            "A rank-1 matrix has condition number 1; got "
+            f"condition_number={condition_number}. Use rank >= 2."
+        )
+    if symmetric and n1 != n2:
+        raise ValueError(f"symmetric=True needs n1 == n2; got {n1} and {n2}.")
+    s = np.linspace(1.0, 1.0 / condition_number, rank)
+    U = _orthonormal(rng, n1, rank)
+    V = U if symmetric else _orthonormal(rng, n2, rank)
+    return (U * s) @ V.T
+
+
+_SHARED = {
+    "n1": [Interval(Integral, 1, None, closed="left")],
+    "n2": [Interval(Integral, 1, None, closed="left")],
+    "rank": [Interval(Integral, 1, None, closed="left")],
+    "condition_number": [Interval(Real, 1, None, closed="left")],
+    "noise": [Interval(Real, 0, None, closed="left")],
+    "random_state": ["random_state"],
+}
+
+
+@validate_params(
+    {
+        **_SHARED,
+        "n_measurements": [Interval(Integral, 1, None, closed="left")],
+        "symmetric": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def make_matrix_sensing(
+    n1,
+    n2,
+    rank,
+    n_measurements,
+    condition_number=1.0,
+    symmetric=False,
+    noise=0.0,
+    random_state=None,
+):
+    """Gaussian matrix sensing: ``yᵢ = ⟨Aᵢ, M⟩ + noise`` with a planted ``M``.
+
+    ``M = U diag(s) Vᵀ`` (``V = U`` and M positive semi-definite when
+    ``symmetric``) with ``s = linspace(1, 1/condition_number, rank)``; every
+    ``Aᵢ`` has i.i.d. N(0, 1) entries, so that ``𝒜*𝒜/N ≈ I``.
+
+    Parameters
+    ----------
+    n1, n2 : int
+        Shape of M (equal when ``symmetric``).
+    rank : int
+    n_measurements : int
+        N, the number of samples.
+    condition_number : float >= 1, default=1.0
+    symmetric : bool, default=False
+    noise : float >= 0, default=0.0
+        Standard deviation of Gaussian noise added to y.
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    X : ndarray of shape (n_measurements, n1 * n2)
+        The design: row i is ``Aᵢ`` flattened in row-major order.
+    y : ndarray of shape (n_measurements,)
+    M : ndarray of shape (n1, n2)
+        The planted matrix.
+
+    Examples
+    --------
+    >>> from skfactor.datasets import make_matrix_sensing
+    >>> X, y, M = make_matrix_sensing(10, 8, 2, 300, random_state=0)
+    >>> X.shape, y.shape, M.shape
+    ((300, 80), (300,), (10, 8))
+    """
+    rng = check_random_state(random_state)
+    M = _planted(rng, n1, n2, rank, condition_number, symmetric)
+    X = rng.standard_normal((n_measurements, n1 * n2))
+    y = X @ M.ravel()
+    if noise > 0:
+        y += noise * rng.standard_normal(n_measurements)
+    return X, y, M
+
+
+@validate_params(
+    {**_SHARED, "fraction": [Interval(Real, 0, 1, closed="right")]},
+    prefer_skip_nested_validation=True,
+)
+def make_matrix_completion(
+    n1,
+    n2,
+    rank,
+    condition_number=1.0,
+    fraction=0.2,
+    noise=0.0,
+    random_state=None,
+):
+    """Matrix completion: observe a random ``fraction`` of the entries of ``M``.
+
+    ``M = U diag(s) Vᵀ`` with ``s = linspace(1, 1/condition_number, rank)``,
+    scaled by ``√(n1·n2/rank)`` so that its entries are of order one. The
+    design is a sparse selection matrix: one unit entry per row, at the
+    flattened position (row-major) of the observed entry; positions are drawn
+    without replacement.
+
+    Parameters
+    ----------
+    n1, n2 : int
+    rank : int
+    condition_number : float >= 1, default=1.0
+    fraction : float in (0, 1], default=0.2
+        Fraction of the n1·n2 entries observed.
+    noise : float >= 0, default=0.0
+        Standard deviation of Gaussian noise added to the observations.
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    X : scipy.sparse.csr_matrix of shape (N, n1 * n2)
+        N = round(fraction·n1·n2) rows with one entry equal to 1.
+    y : ndarray of shape (N,)
+    M : ndarray of shape (n1, n2)
+
+    Examples
+    --------
+    >>> from skfactor.datasets import make_matrix_completion
+    >>> X, y, M = make_matrix_completion(30, 20, 2, fraction=0.5, random_state=0)
+    >>> X.shape, int(X.getnnz(axis=1).max())
+    ((300, 600), 1)
+    """
+    rng = check_random_state(random_state)
+    M = _planted(rng, n1, n2, rank, condition_number, False)
+    M *= np.sqrt(n1 * n2 / rank)
+    n_obs = max(1, round(fraction * n1 * n2))
+    positions = np.sort(rng.choice(n1 * n2, size=n_obs, replace=False))
+    X = sp.csr_matrix(
+        (np.ones(n_obs), positions, np.arange(n_obs + 1)), shape=(n_obs, n1 * n2)
+    )
+    y = M.ravel()[positions]
+    if noise > 0:
+        y = y + noise * rng.standard_normal(n_obs)
+    return X, y, M

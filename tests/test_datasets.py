@@ -44,3 +44,35 @@ def test_bad_arguments(kwargs, message):
     params.update(kwargs)
     with pytest.raises(ValueError, match=message):
         make_low_rank_matrix(**params)
+
+
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_make_matrix_sensing(symmetric):
+    from skfactor.datasets import make_matrix_sensing
+
+    X, y, M = make_matrix_sensing(
+        7, 7, 3, 120, condition_number=50, symmetric=symmetric, random_state=0
+    )
+    assert X.shape == (120, 49) and y.shape == (120,) and M.shape == (7, 7)
+    np.testing.assert_allclose(y, X @ M.ravel())
+    sv = np.linalg.svd(M, compute_uv=False)
+    assert sv[0] / sv[2] == pytest.approx(50) and sv[3] < 1e-12
+    if symmetric:
+        np.testing.assert_allclose(M, M.T, atol=1e-14)
+        assert np.linalg.eigvalsh(M).min() > -1e-12
+
+
+def test_make_matrix_completion():
+    from skfactor.datasets import make_matrix_completion
+
+    X, y, M = make_matrix_completion(
+        40, 30, 3, 10, fraction=0.25, noise=0.1, random_state=0
+    )
+    assert X.shape == (300, 1200) and X.nnz == 300
+    assert np.all(X.getnnz(axis=1) == 1)
+    assert len(np.unique(X.indices)) == 300  # without replacement
+    assert 0.05 < np.std(y - X @ M.ravel()) < 0.2
+    sv = np.linalg.svd(M, compute_uv=False)
+    assert sv[0] / sv[2] == pytest.approx(10)
+    with pytest.raises(ValueError, match="'fraction' parameter"):
+        make_matrix_completion(4, 4, 1, fraction=0.0)
