@@ -12,7 +12,8 @@ condition number.
 """
 
 from ._factorization import FactorizationNAG
+from ._sensing import MatrixSensingPrecGD
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["FactorizationNAG", "__version__"]
+__all__ = ["FactorizationNAG", "MatrixSensingPrecGD", "__version__"]

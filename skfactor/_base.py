@@ -20,8 +20,9 @@ SCALEDGD_RELATIVE_DAMPING = 1e-3
 def auto_learning_rate(optimizer, init, objective, point, random_state):
     """The ``learning_rate="auto"`` rule (ALGORITHMS.md §4).
 
-    * preconditioned methods (precgd, scaledgd, apgd): ``η = 0.5``, whatever
-      the scale of the data;
+    * preconditioned methods (precgd, scaledgd, apgd): ``η = 0.5/β``, whatever
+      the scale of the data, with ``β`` the objective's mean curvature of its
+      linear map (1 for factorization; ``‖X‖_F²/(N·n1·n2)`` for sensing);
     * the Ward–Kolda start with altgd: ``η = 1/σ₁(T)``, the step the start
       was built for (handled by the caller);
     * the unbalanced start: ``η = 1/s₁(X₀)²``, the curvature of the
@@ -35,7 +36,7 @@ def auto_learning_rate(optimizer, init, objective, point, random_state):
     Every branch is scale-equivariant: for ``s·T`` the step is ``η/s``.
     """
     if optimizer.scale_free:
-        return PRECONDITIONED_LEARNING_RATE
+        return PRECONDITIONED_LEARNING_RATE / objective.design_curvature()
     if init == "unbalanced":
         curvature = float(np.linalg.eigvalsh(point.gram(0))[-1])
     else:
@@ -70,6 +71,16 @@ class FirstOrderEstimatorMixin:
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
     }
+
+    def _run_init(self, init, objective, width, random_state, init_lr):
+        """The named start (estimators with other factor layouts override)."""
+        return INITIALIZERS[init](
+            objective,
+            width,
+            scale=self.init_scale,
+            random_state=random_state,
+            learning_rate=init_lr,
+        )
 
     def _resolve_damping(self, objective, random_state, data_scale):
         if self.damping != "auto":
@@ -124,13 +135,7 @@ class FirstOrderEstimatorMixin:
                     if auto_lr
                     else user_lr
                 )
-            factors = INITIALIZERS[init](
-                objective,
-                width,
-                scale=self.init_scale,
-                random_state=random_state,
-                learning_rate=init_lr,
-            )
+            factors = self._run_init(init, objective, width, random_state, init_lr)
         point = objective.point(factors)
         if not auto_lr:
             learning_rate = user_lr

@@ -88,6 +88,10 @@ class Objective:
     def smoothness(self, point):
         raise NotImplementedError
 
+    def design_curvature(self):
+        """Mean eigenvalue of the objective's linear map (1: identity)."""
+        return 1.0
+
     def partner(self, i):
         """Index of the factor whose Gram right-preconditions block ``i``.
 
@@ -222,6 +226,10 @@ class FactorizationObjective(Objective):
         return top[0] + top[1] + float(np.sqrt(2.0 * self.value(point)))
 
 
+#: Observations per chunk when evaluating a completion model.
+_CHUNK = 1 << 14
+
+
 class SensingObjective(Objective):
     r"""Low-rank trace regression: ``yᵢ ≈ ⟨Aᵢ, M⟩ (+ b)``, ``M = L Rᵀ`` or ``X Xᵀ``.
 
@@ -267,31 +275,24 @@ class SensingObjective(Objective):
         D = self.design
         if not sp.issparse(D) or D.shape[0] == 0:
             return None
-        counts = np.diff(D.indptr)
-        if not np.all(counts == 1):
+        if not np.all(np.diff(D.indptr) == 1):
             return None
-        n2 = self.shape[1]
+        n1, n2 = self.shape
+        # a column index is the flattened position j·n2 + k of the entry;
+        # 𝒜* lives on the distinct positions (repeated observations add up)
+        positions, inverse = np.unique(D.indices, return_inverse=True)
+        e_rows, e_cols = np.divmod(positions, n2)
+        indptr = np.zeros(n1 + 1, dtype=D.indices.dtype)
+        np.cumsum(np.bincount(e_rows, minlength=n1), out=indptr[1:])
         rows, cols = np.divmod(D.indices, n2)
-        # CSR pattern of 𝒜*: one stored entry per distinct observed position
-        E = sp.csr_matrix(
-            (np.arange(1, len(rows) + 1, dtype=np.float64), (rows, cols)),
-            shape=self.shape,
-        )
-        E.sum_duplicates()
-        position = np.empty(len(rows), dtype=np.intp)
-        order = np.lexsort((cols, rows))
-        # position of each sample's entry within E.data (shared by duplicates)
-        keys = rows[order].astype(np.int64) * n2 + cols[order]
-        first = np.r_[True, keys[1:] != keys[:-1]]
-        position[order] = np.cumsum(first) - 1
         return {
             "rows": rows,
             "cols": cols,
             "values": D.data,
-            "position": position,
-            "indices": E.indices,
-            "indptr": E.indptr,
-            "nnz": E.nnz,
+            "position": inverse.ravel().astype(D.indices.dtype),
+            "indices": e_cols.astype(D.indices.dtype),
+            "indptr": indptr,
+            "nnz": len(positions),
         }
 
     def measure(self, factors):
@@ -300,8 +301,16 @@ class SensingObjective(Objective):
         R = factors[0] if self.symmetric else factors[1]
         pattern = self.completion
         if pattern is not None:
-            dots = np.einsum("ij,ij->i", L[pattern["rows"]], R[pattern["cols"]])
-            return pattern["values"] * dots
+            rows, cols = pattern["rows"], pattern["cols"]
+            out = np.empty(len(rows), dtype=np.result_type(L, pattern["values"]))
+            # chunks keep the gathered rows of L and R at O(chunk·r) memory
+            for start in range(0, len(rows), _CHUNK):
+                stop = start + _CHUNK
+                out[start:stop] = np.einsum(
+                    "ij,ij->i", L[rows[start:stop]], R[cols[start:stop]]
+                )
+            out *= pattern["values"]
+            return out
         M = L @ R.T
         return np.asarray(self.design @ M.ravel())
 

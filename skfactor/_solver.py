@@ -186,7 +186,8 @@ def minimize(
                 loss_curve=losses[:k] * loss_unit,
             )
         if f < best_loss:
-            best_loss, best_point, best_k = f, point, k
+            # factors only: the cache (residuals, products) is not kept alive
+            best_loss, best_point, best_k = f, objective.point(point.factors), k
         if callback is not None:
             callback(k, point.factors, f)
         if verbose >= 2 or (verbose and (k & (k - 1) == 0 or k % 100 == 0)):

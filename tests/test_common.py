@@ -2,12 +2,17 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skfactor import FactorizationNAG
+from skfactor import FactorizationNAG, MatrixSensingPrecGD
 from skfactor._initializers import INITIALIZERS
 from skfactor._optimizers import OPTIMIZERS
 
 ESTIMATORS = [FactorizationNAG(optimizer=name) for name in sorted(OPTIMIZERS)] + [
     FactorizationNAG(init=name) for name in sorted(INITIALIZERS) if name != "unbalanced"
+]
+# shape="column" makes any number of features a valid (n_features, 1) sample
+ESTIMATORS += [
+    MatrixSensingPrecGD(shape="column", optimizer=name)
+    for name in ("precgd", "scaledgd", "apgd", "gd")
 ]
 
 

@@ -1,0 +1,386 @@
+"""MatrixSensingPrecGD: low-rank trace regression, matrix sensing and completion."""
+
+import math
+from numbers import Integral
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    RegressorMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import FirstOrderEstimatorMixin
+from ._initializers import INITIALIZERS
+from ._linalg import scale_exponent
+from ._objectives import SensingObjective
+
+_SENSING_INITS = {"small_random", "spectral", "nystrom", "unbalanced", "gaussian"}
+
+
+def _flatten(X):
+    """Accept (N, n1, n2) arrays; return (X as 2-D, (n1, n2) or None)."""
+    if not sp.issparse(X) and getattr(X, "ndim", None) == 3:
+        X = np.asarray(X)
+        return X.reshape(X.shape[0], -1), X.shape[1:]
+    return X, None
+
+
+class MatrixSensingPrecGD(
+    ClassNamePrefixFeaturesOutMixin,
+    RegressorMixin,
+    TransformerMixin,
+    FirstOrderEstimatorMixin,
+    BaseEstimator,
+):
+    """Low-rank trace regression ``yᵢ = ⟨Aᵢ, M⟩ + b`` by preconditioned GD.
+
+    Each sample is a matrix ``Aᵢ`` (n1, n2), given flattened (row-major) as a
+    row of ``X``, or as a 3-D array. The coefficient matrix ``M`` is fitted as
+    ``L Rᵀ`` (or ``X Xᵀ`` with ``symmetric=True``) at the search rank
+    ``rank``, which may exceed the true rank: the preconditioned methods
+    (PrecGD, ScaledGD(λ), APGD) keep a linear rate there, and when ``M`` is
+    ill-conditioned, where plain GD slows to a crawl. Matrix completion is the
+    case of a sparse ``X`` with one entry per row; it is evaluated at the
+    observed entries only, O(nnz·rank) per iteration.
+
+    The loss is the mean squared error ``f = ‖𝒜(M) + b − y‖²/(2N)``
+    (``/(4N)`` for the symmetric model, whose gradient is then
+    ``½(E + Eᵀ)X`` with ``E = 𝒜*(ρ)/N``).
+
+    Parameters
+    ----------
+    rank : int, default=2
+        Search rank r (width of the factors).
+    shape : "auto", "column" or tuple (n1, n2), default="auto"
+        Shape of each ``Aᵢ``. ``"auto"``: square when n_features is a perfect
+        square (or the shape of a 3-D ``X``); ``"column"``: (n_features, 1),
+        which makes the model an ordinary rank-constrained linear regression.
+    symmetric : bool, default=False
+        Fit a positive semi-definite ``M = X Xᵀ`` (needs n1 == n2).
+    optimizer : {"precgd", "scaledgd", "apgd", "gd", "altgd", "nag", \
+"heavy_ball"}, default="precgd"
+        - ``"precgd"``: ``L⁺ = L − η∇_L f (RᵀR + δₖI)⁻¹``,
+          ``R⁺ = R − η∇_R f (LᵀL + δₖI)⁻¹``, ``δₖ = √(2f)`` (the paper's
+          ``‖𝒜(LRᵀ) − y‖`` in its scaling) or ``damping``.
+        - ``"scaledgd"``: the same with a fixed λ = ``damping``.
+        - ``"apgd"``: alternating, ``L⁺ = L − η∇_L f(L, R)(RᵀR)^†``, then
+          ``R⁺ = R − η∇_R f(L⁺, R)(L⁺ᵀL⁺)^†`` (asymmetric models only).
+        - ``"gd"``, ``"altgd"``, ``"nag"``, ``"heavy_ball"``: as in
+          :class:`FactorizationNAG`.
+    init : {"small_random", "spectral", "nystrom", "unbalanced", "gaussian"} \
+or tuple of arrays, default="small_random"
+        The start, built from ``T = 𝒜*(y)/N`` (≈ M for isotropic designs);
+        see :class:`FactorizationNAG` for the formulas. Explicit factors: a
+        tuple ``(L0, R0)`` of shapes (n1, rank), (n2, rank), or ``(X0,)``.
+    learning_rate : float or "auto", default="auto"
+        ``"auto"``: ``0.5/β`` for the preconditioned methods, with
+        ``β = ‖X‖_F²/(N·n1·n2)`` the mean curvature of the design (1 for
+        N(0, 1) entries; this carries the papers' η = 0.5 over to any
+        scaling, completion included); otherwise ``1/L̂`` from the local
+        curvature bound. Backtracks on divergence (see FactorizationNAG).
+    damping : float >= 0 or "auto", default="auto"
+        PrecGD: a fixed δ instead of ``√(2f)``. ScaledGD: λ, ``"auto"`` is
+        ``1e-3·σ₁(T)``.
+    momentum : float in [0, 1) or "auto", default="auto"
+        For nag and heavy_ball.
+    init_scale : float or "auto", default="auto"
+        Scale of the start (small_random: 1e-3 relative to √σ₁(T)).
+    fit_intercept : bool, default=False
+        Fit ``b``; it is eliminated in closed form at every iteration
+        (``b = mean(y − 𝒜(M))``), so sparse designs stay sparse.
+    max_iter : int, default=1000
+    tol : float >= 0, default=1e-6
+        Stop when ``‖ρ‖/‖y − ȳ‖`` falls below tol, or on stagnation (see
+        FactorizationNAG).
+    random_state, verbose, warm_start :
+        As in :class:`FactorizationNAG`.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n1, n2)
+        The fitted ``M``.
+    left_factor_, right_factor_ : ndarray of shape (n1, rank), (n2, rank)
+        ``L`` and ``R`` (asymmetric model).
+    factor_ : ndarray of shape (n, rank)
+        ``X`` (symmetric model).
+    intercept_ : float
+    effective_rank_ : int
+        Numerical rank of ``coef_`` (singular values above ``1e-6·σ₁``, and
+        above ``max(n1, n2)·eps·σ₁``): the rank an over-parameterized fit
+        discovers.
+    shape_ : tuple
+    n_iter_, loss_curve_, converged_, learning_rate_, damping_ :
+        As in :class:`FactorizationNAG`.
+    n_features_in_, feature_names_in_ :
+        Features seen during fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfactor import MatrixSensingPrecGD
+    >>> from skfactor.datasets import make_matrix_sensing
+    >>> X, y, M = make_matrix_sensing(10, 10, 2, 400, condition_number=10,
+    ...                               random_state=0)
+    >>> model = MatrixSensingPrecGD(rank=4, random_state=0).fit(X, y)
+    >>> bool(np.linalg.norm(model.coef_ - M) / np.linalg.norm(M) < 1e-5)
+    True
+    >>> model.effective_rank_
+    2
+    """
+
+    _parameter_constraints: dict = {
+        **FirstOrderEstimatorMixin._shared_parameter_constraints,
+        "rank": [Interval(Integral, 1, None, closed="left")],
+        "shape": [StrOptions({"auto", "column"}), tuple, list],
+        "symmetric": ["boolean"],
+        "init": [StrOptions(_SENSING_INITS), tuple, list],
+        "fit_intercept": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        rank=2,
+        *,
+        shape="auto",
+        symmetric=False,
+        optimizer="precgd",
+        init="small_random",
+        learning_rate="auto",
+        damping="auto",
+        momentum="auto",
+        init_scale="auto",
+        fit_intercept=False,
+        max_iter=1000,
+        tol=1e-6,
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.rank = rank
+        self.shape = shape
+        self.symmetric = symmetric
+        self.optimizer = optimizer
+        self.init = init
+        self.learning_rate = learning_rate
+        self.damping = damping
+        self.momentum = momentum
+        self.init_scale = init_scale
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # -- validation -------------------------------------------------------------
+    def _resolve_shape(self, n_features, shape_3d):
+        shape = self.shape
+        if isinstance(shape, str):
+            if shape == "column":
+                return (n_features, 1)
+            if shape_3d is not None:
+                return tuple(shape_3d)
+            side = math.isqrt(n_features)
+            if side * side != n_features:
+                raise ValueError(
+                    f"shape='auto' needs n_features to be a perfect square (a "
+                    f"square matrix per sample); got n_features={n_features}. "
+                    "Pass shape=(n1, n2) with n1 * n2 == n_features, or "
+                    "shape='column'."
+                )
+            return (side, side)
+        if (
+            len(shape) != 2
+            or not all(isinstance(s, Integral) and s >= 1 for s in shape)
+            or shape[0] * shape[1] != n_features
+        ):
+            raise ValueError(
+                f"shape={tuple(shape)!r} must be two positive integers with "
+                f"n1 * n2 == n_features={n_features}."
+            )
+        if shape_3d is not None and tuple(shape_3d) != tuple(shape):
+            raise ValueError(
+                f"X has samples of shape {tuple(shape_3d)} but shape={tuple(shape)}."
+            )
+        return (int(shape[0]), int(shape[1]))
+
+    def _validate_X(self, X, reset):
+        X, shape_3d = _flatten(X)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            reset=reset,
+        )
+        return X, shape_3d
+
+    # -- fit ----------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the low-rank coefficient matrix.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n1 * n2) or \
+(n_samples, n1, n2)
+            The samples ``Aᵢ``.
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        self : object
+        """
+        X, shape_3d = _flatten(X)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            y_numeric=True,
+        )
+        y = y.astype(X.dtype, copy=False)
+        shape = self._resolve_shape(X.shape[1], shape_3d)
+        if self.symmetric and shape[0] != shape[1]:
+            raise ValueError(
+                f"symmetric=True fits M = X Xᵀ and needs square samples; got "
+                f"shape={shape}."
+            )
+        if self.symmetric and self.optimizer == "apgd":
+            raise ValueError(
+                "optimizer='apgd' alternates between the two factors L and R; "
+                "with symmetric=True there is a single factor. Use "
+                "optimizer='precgd' or 'scaledgd'."
+            )
+        # data far from unit scale: fit y / 4**k (exact), report in y's units
+        scale = 4.0 ** scale_exponent(y)
+        objective = SensingObjective(
+            X,
+            y / np.asarray(scale, dtype=y.dtype),
+            shape,
+            self.symmetric,
+            self.fit_intercept,
+        )
+        n1, n2 = shape
+        shapes = (
+            [(n1, self.rank)] if self.symmetric else [(n1, self.rank), (n2, self.rank)]
+        )
+        warm = None
+        if self.warm_start and hasattr(self, "coef_") and self.shape_ == shape:
+            warm = [F.astype(X.dtype) for F in self._factors]
+        factors = self._run(
+            objective, self.rank, shapes, warm_factors=warm, data_scale=scale
+        )
+        self._store(objective, factors, shape, scale)
+        return self
+
+    def _run_init(self, init, objective, width, random_state, init_lr):
+        factors = INITIALIZERS[init](
+            objective,
+            width,
+            scale=self.init_scale,
+            random_state=random_state,
+            learning_rate=init_lr,
+        )
+        return factors[:1] if self.symmetric else factors
+
+    def _store(self, objective, factors, shape, scale):
+        self._factors = factors
+        self.shape_ = shape
+        L = factors[0]
+        R = L if self.symmetric else factors[1]
+        if self.symmetric:
+            self.factor_ = L
+        else:
+            self.left_factor_, self.right_factor_ = L, R
+        root = math.sqrt(scale)
+        self.intercept_ = scale * objective.intercept([F / root for F in factors])
+        # singular values of L Rᵀ from the r×r core of their QR factors:
+        # no n1×n2 matrix is formed (completion at scale)
+        core = np.linalg.qr(L, mode="r") @ np.linalg.qr(R, mode="r").T
+        s = np.linalg.svd(core, compute_uv=False)
+        if s.size == 0 or s[0] == 0:
+            self.effective_rank_ = 0
+        else:
+            cut = max(1e-6, max(shape) * np.finfo(L.dtype).eps) * s[0]
+            self.effective_rank_ = int(np.sum(s > cut))
+
+    @property
+    def coef_(self):
+        """The fitted ``M = L Rᵀ`` (or ``X Xᵀ``), shape (n1, n2).
+
+        Formed on access from the factors, so that fitting a large completion
+        problem never allocates the dense n1×n2 matrix.
+        """
+        check_is_fitted(self, "shape_")
+        L = self._factors[0]
+        R = L if self.symmetric else self._factors[1]
+        return L @ R.T
+
+    # -- prediction ---------------------------------------------------------------
+    def _contributions(self, X):
+        """Per-component ``⟨Aᵢ, L_c R_cᵀ⟩``, shape (n_samples, rank)."""
+        L = self._factors[0]
+        R = L if self.symmetric else self._factors[1]
+        n1, n2 = self.shape_
+        L, R = L.astype(X.dtype, copy=False), R.astype(X.dtype, copy=False)
+        if sp.issparse(X):
+            coo = X.tocoo()
+            j, k = np.divmod(coo.col, n2)
+            out = np.zeros((X.shape[0], L.shape[1]), dtype=X.dtype)
+            np.add.at(out, coo.row, coo.data[:, None] * L[j] * R[k])
+            return out
+        A = X.reshape(X.shape[0], n1, n2)
+        return np.einsum("ijk,jc,kc->ic", A, L, R, optimize=True)
+
+    def transform(self, X):
+        """Per-component contributions ``⟨Aᵢ, L_c R_cᵀ⟩`` (rows sum to the
+        predictions without intercept).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n1 * n2) or \
+(n_samples, n1, n2)
+
+        Returns
+        -------
+        C : ndarray of shape (n_samples, rank)
+        """
+        check_is_fitted(self)
+        X, _ = self._validate_X(X, reset=False)
+        return self._contributions(X)
+
+    def predict(self, X):
+        """``⟨Aᵢ, coef_⟩ + intercept_`` for every sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n1 * n2) or \
+(n_samples, n1, n2)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        X, _ = self._validate_X(X, reset=False)
+        return self._contributions(X).sum(axis=1) + np.asarray(
+            self.intercept_, dtype=X.dtype
+        )
+
+    @property
+    def _n_features_out(self):
+        return self.rank
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
