@@ -14,7 +14,7 @@ from ._solver import minimize
 #: ``learning_rate="auto"``: 0.5, as in the ScaledGD and PrecGD authors' code.
 PRECONDITIONED_LEARNING_RATE = 0.5
 #: ScaledGD(λ) with ``damping="auto"``: λ as a fraction of σ₁(target).
-SCALEDGD_RELATIVE_DAMPING = 1e-3
+SCALEDGD_RELATIVE_DAMPING = 1e-5
 
 
 def auto_learning_rate(optimizer, init, objective, point, random_state):

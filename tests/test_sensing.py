@@ -120,12 +120,18 @@ def test_gd_does_not_recover_with_the_same_budget(hard_problem):
     assert model.effective_rank_ > 3
 
 
-def test_symmetric_precgd_recovers_psd_matrix():
+@pytest.mark.parametrize("optimizer", ["precgd", "scaledgd"])
+def test_symmetric_model_recovers_psd_matrix(optimizer):
     X, y, M = make_matrix_sensing(
         20, 20, 3, 1200, condition_number=100, symmetric=True, random_state=0
     )
     model = MatrixSensingPrecGD(
-        6, symmetric=True, max_iter=500, tol=1e-9, random_state=0
+        6,
+        symmetric=True,
+        optimizer=optimizer,
+        max_iter=500,
+        tol=1e-9,
+        random_state=0,
     ).fit(X, y)
     assert rel(model.coef_, M) < 1e-6
     assert model.factor_.shape == (20, 6)
@@ -226,3 +232,78 @@ def test_bad_input(params, data, message):
     params.setdefault("shape", (5, 4)) if "shape" not in params else None
     with pytest.raises(ValueError, match=message):
         MatrixSensingPrecGD(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("name", ["altgd", "nag", "heavy_ball"])
+def test_momentum_and_alternating_iterates_match_reference_loop(name):
+    """The shared optimizers on the sensing objective (constant momentum)."""
+    rng = np.random.RandomState(5)
+    X, y, _ = make_matrix_sensing(5, 4, 2, 70, random_state=5)
+    A = X.reshape(-1, 5, 4)
+    L, R = rng.standard_normal((5, 2)), rng.standard_normal((4, 2))
+    Lp, Rp, eta, beta = L, R, 0.02, 0.6
+    model = MatrixSensingPrecGD(
+        2,
+        shape=(5, 4),
+        optimizer=name,
+        init=(L, R),
+        learning_rate=eta,
+        momentum=beta,
+        max_iter=12,
+        tol=0,
+    ).fit(X, y)
+    for _ in range(12):
+        if name == "altgd":
+            L = L - eta * _E(A, y, L, R)[0] @ R
+            R = R - eta * _E(A, y, L, R)[0].T @ L
+            continue
+        if name == "nag":
+            WL, WR = L + beta * (L - Lp), R + beta * (R - Rp)
+            E = _E(A, y, WL, WR)[0]
+            Ln, Rn = WL - eta * E @ WR, WR - eta * E.T @ WL
+        else:
+            E = _E(A, y, L, R)[0]
+            Ln = L - eta * E @ R + beta * (L - Lp)
+            Rn = R - eta * E.T @ L + beta * (R - Rp)
+        Lp, Rp, L, R = L, R, Ln, Rn
+    assert rel(model.left_factor_, L) < 1e-10
+    assert rel(model.right_factor_, R) < 1e-10
+
+
+@pytest.mark.parametrize("init", ["spectral", "nystrom", "unbalanced", "gaussian"])
+def test_other_starts_recover(init):
+    X, y, M = make_matrix_sensing(12, 10, 2, 600, condition_number=10, random_state=6)
+    model = MatrixSensingPrecGD(
+        4, shape=(12, 10), init=init, max_iter=1000, tol=1e-10, random_state=0
+    ).fit(X, y)
+    assert rel(model.coef_, M) < 1e-6
+
+
+def test_warm_start_continues():
+    X, y, _ = make_matrix_sensing(8, 8, 2, 300, random_state=7)
+    kw = dict(rank=3, optimizer="gd", learning_rate=0.05, tol=0, random_state=0)
+    full = MatrixSensingPrecGD(max_iter=40, **kw).fit(X, y)
+    warm = MatrixSensingPrecGD(max_iter=20, warm_start=True, **kw).fit(X, y)
+    warm.fit(X, y)
+    np.testing.assert_allclose(warm.coef_, full.coef_, rtol=1e-10)
+
+
+def test_pandas_output_and_pipeline():
+    pd = pytest.importorskip("pandas")
+    from sklearn.linear_model import LinearRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+
+    X, y, _ = make_matrix_sensing(6, 6, 2, 240, noise=0.01, random_state=8)
+    model = MatrixSensingPrecGD(3, random_state=0).set_output(transform="pandas")
+    out = model.fit(X, y).transform(X)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == [f"matrixsensingprecgd{i}" for i in range(3)]
+    pipe = make_pipeline(MatrixSensingPrecGD(3, random_state=0), LinearRegression())
+    assert pipe.fit(X, y).score(X, y) > 0.99
+    search = GridSearchCV(
+        MatrixSensingPrecGD(random_state=0, max_iter=300),
+        {"rank": [1, 2, 4], "optimizer": ["precgd", "apgd"]},
+        cv=3,
+    ).fit(X, y)
+    assert search.best_params_["rank"] >= 2
