@@ -36,7 +36,8 @@ def auto_learning_rate(optimizer, init, objective, point, random_state):
     Every branch is scale-equivariant: for ``s·T`` the step is ``η/s``.
     """
     if optimizer.scale_free:
-        return PRECONDITIONED_LEARNING_RATE / objective.design_curvature()
+        beta = objective.design_curvature()  # 0 only for an all-zero design
+        return PRECONDITIONED_LEARNING_RATE / beta if beta > 0 else 1.0
     if init == "unbalanced":
         curvature = float(np.linalg.eigvalsh(point.gram(0))[-1])
     else:
@@ -130,11 +131,11 @@ class FirstOrderEstimatorMixin:
             init_lr = None
             if init == "ward_kolda":
                 # The start depends on η, so η is fixed first: 1/σ₁(T).
-                init_lr = (
-                    1.0 / max(objective.target_norm(random_state), np.finfo(float).tiny)
-                    if auto_lr
-                    else user_lr
-                )
+                sigma1 = objective.target_norm(random_state)
+                if not auto_lr:
+                    init_lr = user_lr
+                else:
+                    init_lr = 1.0 / sigma1 if sigma1 > 0 else 1.0
             factors = self._run_init(init, objective, width, random_state, init_lr)
         point = objective.point(factors)
         if not auto_lr:

@@ -137,6 +137,9 @@ def right_solve(G, H, damping):
     """
     d = H.shape[0]
     M = H + damping * np.eye(d, dtype=H.dtype) if damping > 0 else H
+    if not np.all(np.isfinite(M)):
+        # the iterate blew up: propagate, and let the solver see divergence
+        return np.full_like(G, np.nan)
     if damping > 0:
         try:
             return np.linalg.solve(M, G.T).T

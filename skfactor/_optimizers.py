@@ -22,8 +22,12 @@ def _inner(blocks_a, blocks_b):
 
 
 def _step(F, eta, D):
-    """``F − η·D`` as a new array, with one allocation instead of two."""
-    out = np.multiply(D, -eta)
+    """``F − η·D`` as a new array, with one allocation instead of two.
+
+    η is cast to the factors' dtype first, so that a step too large for
+    float32 becomes inf (caught as divergence) instead of promoting to float64.
+    """
+    out = np.multiply(D, np.asarray(-eta, dtype=D.dtype))
     out += F
     return out
 
