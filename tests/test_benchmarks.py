@@ -11,3 +11,12 @@ def test_roofline_quick_runs(capsys):
     ratios = [float(row[-1]) for row in rows]
     assert len(ratios) >= 9
     assert np.all(np.isfinite(ratios)) and min(ratios) > 0
+
+
+def test_sensing_quick_runs(capsys):
+    from benchmarks import sensing
+
+    rows = sensing.run(quick=True)
+    out = capsys.readouterr().out
+    assert "precgd" in out and "ratio" in out
+    assert np.isfinite(float(rows[-1][-1]))
