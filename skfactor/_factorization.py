@@ -112,7 +112,7 @@ default="unbalanced"
 
     damping : float >= 0 or "auto", default="auto"
         For ``"precgd"``: a fixed δ instead of ``‖XYᵀ − A‖_F``. For
-        ``"scaledgd"``: λ; ``"auto"`` is ``1e-3·σ₁(A)``. Ignored otherwise.
+        ``"scaledgd"``: λ; ``"auto"`` is ``1e-5·σ₁(A)``. Ignored otherwise.
 
     init_scale : float > 0 or "auto", default="auto"
         The scale constant of the named start (see ``init``).

@@ -86,11 +86,12 @@ or tuple of arrays, default="small_random"
         curvature bound. Backtracks on divergence (see FactorizationNAG).
     damping : float >= 0 or "auto", default="auto"
         PrecGD: a fixed δ instead of ``√(2f)``. ScaledGD: λ, ``"auto"`` is
-        ``1e-3·σ₁(T)``.
+        ``1e-5·σ₁(T)``: the error floor of the symmetric over-parameterized
+        problem grows with λ, and λ must stay above the start's Gram (α²σ₁).
     momentum : float in [0, 1) or "auto", default="auto"
         For nag and heavy_ball.
     init_scale : float or "auto", default="auto"
-        Scale of the start (small_random: 1e-3 relative to √σ₁(T)).
+        Scale of the start (small_random: α = 1e-4 relative to √σ₁(T)).
     fit_intercept : bool, default=False
         Fit ``b``; it is eliminated in closed form at every iteration
         (``b = mean(y − 𝒜(M))``), so sparse designs stay sparse.
