@@ -1,5 +1,6 @@
 """Shared timing helper: warm-up, repeats, median."""
 
+import argparse
 import time
 
 import numpy as np
@@ -15,6 +16,14 @@ def median_time(fn, *, repeats=5, warmup=1):
         fn()
         times.append(time.perf_counter() - start)
     return float(np.median(times))
+
+
+def cli(run, doc, argv=None):
+    """The command line every benchmark module shares: ``[--quick]``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes")
+    args = parser.parse_args(argv)
+    run(quick=args.quick)
 
 
 def format_table(header, rows):

@@ -19,7 +19,6 @@ Two regimes are reported:
     python -m benchmarks.roofline [--quick]
 """
 
-import argparse
 import time
 
 import numpy as np
@@ -30,7 +29,7 @@ from skfactor._optimizers import make_optimizer
 from skfactor._solver import minimize
 from skfactor.datasets import make_low_rank_matrix
 
-from ._timing import format_table, median_time
+from ._timing import cli, format_table, median_time
 
 
 def timed_fit(A, d, optimizer, n_iter, tol=0.0):
@@ -128,10 +127,7 @@ def run(quick=False):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes")
-    args = parser.parse_args(argv)
-    run(quick=args.quick)
+    cli(run, __doc__, argv)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@
     python -m benchmarks.sensing [--quick]
 """
 
-import argparse
 import time
 import warnings
 
@@ -27,7 +26,7 @@ from skfactor._optimizers import make_optimizer
 from skfactor._solver import minimize
 from skfactor.datasets import make_matrix_completion, make_matrix_sensing
 
-from ._timing import format_table, median_time
+from ._timing import cli, format_table, median_time
 
 
 def recovery(n=30, true_rank=3, rank=6, condition_number=100, budget=500):
@@ -144,10 +143,7 @@ def run(quick=False):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes")
-    args = parser.parse_args(argv)
-    run(quick=args.quick)
+    cli(run, __doc__, argv)
 
 
 if __name__ == "__main__":

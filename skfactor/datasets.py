@@ -79,32 +79,23 @@ def make_low_rank_matrix(
     >>> round(float(sv[0] / sv[3]), 6)
     100.0
     """
-    if rank > min(n_samples, n_features):
-        raise ValueError(
-            f"rank={rank} cannot exceed min(n_samples, n_features)="
-            f"{min(n_samples, n_features)}."
-        )
-    if rank == 1 and condition_number != 1:
-        raise ValueError(
-            "A rank-1 matrix has condition number 1; got "
-            f"condition_number={condition_number}. Use rank >= 2."
-        )
     dtype = np.dtype(dtype)
     if dtype not in (np.float64, np.float32):
         raise ValueError(f"dtype must be float64 or float32; got {dtype}.")
     rng = check_random_state(random_state)
-    U = _orthonormal(rng, n_samples, rank)
-    V = _orthonormal(rng, n_features, rank)
-    s = np.linspace(1.0, 1.0 / condition_number, rank)
+    U, s, V = _planted(rng, n_samples, n_features, rank, condition_number)
     A = (U * s) @ V.T
     if noise > 0:
         A += noise * rng.standard_normal(A.shape)
     return A.astype(dtype), U.astype(dtype), s.astype(dtype), V.astype(dtype)
 
 
-def _planted(rng, n1, n2, rank, condition_number, symmetric):
+def _planted(rng, n1, n2, rank, condition_number, symmetric=False):
+    """Validated ``(U, s, V)`` with ``s = linspace(1, 1/condition_number, rank)``."""
     if rank > min(n1, n2):
-        raise ValueError(f"rank={rank} cannot exceed min(n1, n2)={min(n1, n2)}.")
+        raise ValueError(
+            f"rank={rank} cannot exceed the smaller dimension {min(n1, n2)}."
+        )
     if rank == 1 and condition_number != 1:
         raise ValueError(
             "A rank-1 matrix has condition number 1; got "
@@ -112,10 +103,9 @@ def _planted(rng, n1, n2, rank, condition_number, symmetric):
         )
     if symmetric and n1 != n2:
         raise ValueError(f"symmetric=True needs n1 == n2; got {n1} and {n2}.")
-    s = np.linspace(1.0, 1.0 / condition_number, rank)
     U = _orthonormal(rng, n1, rank)
     V = U if symmetric else _orthonormal(rng, n2, rank)
-    return (U * s) @ V.T
+    return U, np.linspace(1.0, 1.0 / condition_number, rank), V
 
 
 _SHARED = {
@@ -181,7 +171,8 @@ def make_matrix_sensing(
     ((300, 80), (300,), (10, 8))
     """
     rng = check_random_state(random_state)
-    M = _planted(rng, n1, n2, rank, condition_number, symmetric)
+    U, s, V = _planted(rng, n1, n2, rank, condition_number, symmetric)
+    M = (U * s) @ V.T
     X = rng.standard_normal((n_measurements, n1 * n2))
     y = X @ M.ravel()
     if noise > 0:
@@ -236,8 +227,8 @@ def make_matrix_completion(
     ((300, 600), 1)
     """
     rng = check_random_state(random_state)
-    M = _planted(rng, n1, n2, rank, condition_number, False)
-    M *= np.sqrt(n1 * n2 / rank)
+    U, s, V = _planted(rng, n1, n2, rank, condition_number)
+    M = (U * s) @ V.T * np.sqrt(n1 * n2 / rank)
     n_obs = max(1, round(fraction * n1 * n2))
     positions = np.sort(rng.choice(n1 * n2, size=n_obs, replace=False))
     X = sp.csr_matrix(
