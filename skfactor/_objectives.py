@@ -409,3 +409,109 @@ class SensingObjective(Objective):
         E = self._E(point)
         E_norm = spectral_norm(E, np.random.RandomState(0))
         return alpha * factor_term + E_norm
+
+
+def _chain(mats):
+    """Product of a list of matrices; None when the list is empty."""
+    if not mats:
+        return None
+    out = mats[0]
+    for M in mats[1:]:
+        out = out @ M
+    return out
+
+
+class LinearNetObjective(Objective):
+    r"""Deep linear network ``x ↦ W_N ⋯ W₁ x`` by least squares.
+
+    Factors are stored ``[W_N, W_{N−1}, …, W₂, W₁ᵀ]`` so that the end-to-end
+    map is ``W = P₁ P₂ ⋯ P_K`` with ``P_K = W₁ᵀᵀ``; for two layers this is the
+    two-factor form ``L Rᵀ`` with ``L = W₂`` (output layer) and ``R = W₁ᵀ``.
+    With sufficient statistics ``S = XᵀX/n`` (p×p), ``C = YᵀX/n`` (q×p) and
+    ``G = W S − C``, computed once (centred when fitting an intercept)::
+
+        f = ½ (‖Y‖²/n − 2⟨C, W⟩ + ⟨W S, W⟩) = ‖X Wᵀ − Y‖²/(2n)
+        ∇P_k = (P₁⋯P_{k−1})ᵀ G (P_{k+1}⋯P_K)ᵀ,   ∇W₁ᵀ = Gᵀ (P₁⋯P_{K−1})
+
+    so an iteration costs nothing in the number of samples.
+
+    Parameters
+    ----------
+    S : ndarray (p, p), C : ndarray (q, p), yy : float
+        ``XᵀX/n``, ``YᵀX/n`` and ``‖Y‖_F²/n`` (all centred with an intercept).
+    n_layers : int
+    """
+
+    def __init__(self, S, C, yy, n_layers):
+        self.S, self.C = S, C
+        self.dtype = C.dtype
+        self.n_factors = n_layers
+        self.reference_loss = 0.5 * yy
+        self._yy = yy
+
+    @property
+    def target(self):
+        return self.C
+
+    def _W(self, point):
+        W = point.cache.get("W")
+        if W is None:
+            F = point.factors
+            W = _chain(F[:-1]) @ F[-1].T
+            point.cache["W"] = W
+        return W
+
+    def _G(self, point):
+        G = point.cache.get("G")
+        if G is None:
+            G = self._W(point) @ self.S
+            G -= self.C
+            point.cache["G"] = G
+        return G
+
+    def value(self, point):
+        f = point.cache.get("value")
+        if f is None:
+            W = self._W(point)
+            WS = self._G(point) + self.C
+            f = 0.5 * (
+                self._yy - 2.0 * float(np.vdot(self.C, W)) + float(np.vdot(WS, W))
+            )
+            point.cache["value"] = max(f, 0.0)
+            f = point.cache["value"]
+        return f
+
+    def grad(self, point):
+        F = point.factors
+        G = self._G(point)
+        K = len(F)
+        grads = []
+        for k in range(K):
+            left = _chain(F[:k])  # P₁⋯P_{k−1}
+            if k == K - 1:
+                grads.append(G.T @ left)
+                continue
+            right = _chain(F[k + 1 : -1])  # P_{k+1}⋯P_{K−1}
+            right = F[-1].T if right is None else right @ F[-1].T  # … P_K
+            GB = G @ right.T
+            grads.append(GB if left is None else left.T @ GB)
+        return grads
+
+    def grad_block(self, point, i):
+        return self.grad(point)[i]
+
+    def smoothness(self, point):
+        """A bound on the local curvature: ``‖S‖₂·Σ_k Π_{j≠k} ‖P_j‖₂² + ‖G‖₂``."""
+        norms = [
+            float(np.sqrt(np.linalg.eigvalsh(point.gram(i))[-1]))
+            for i in range(self.n_factors)
+        ]
+        s_norm = getattr(self, "_s_norm", None)
+        if s_norm is None:
+            s_norm = float(np.linalg.eigvalsh(self.S)[-1]) if self.S.size else 0.0
+            self._s_norm = s_norm
+        total = 0.0
+        for k in range(len(norms)):
+            total += float(np.prod([v * v for j, v in enumerate(norms) if j != k]))
+        G_norm = float(np.linalg.norm(self._G(point), 2)) if self.C.size else 0.0
+        return s_norm * total + G_norm
