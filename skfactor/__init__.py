@@ -12,8 +12,14 @@ condition number.
 """
 
 from ._factorization import FactorizationNAG
+from ._linear_net import LinearNetRegressor
 from ._sensing import MatrixSensingPrecGD
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["FactorizationNAG", "MatrixSensingPrecGD", "__version__"]
+__all__ = [
+    "FactorizationNAG",
+    "LinearNetRegressor",
+    "MatrixSensingPrecGD",
+    "__version__",
+]

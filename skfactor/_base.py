@@ -25,7 +25,8 @@ def auto_learning_rate(optimizer, init, objective, point, random_state):
       linear map (1 for factorization; ``‖X‖_F²/(N·n1·n2)`` for sensing);
     * the Ward–Kolda start with altgd: ``η = 1/σ₁(T)``, the step the start
       was built for (handled by the caller);
-    * the unbalanced start: ``η = 1/s₁(X₀)²``, the curvature of the
+    * the unbalanced start: ``η = 1/s₁(X₀)²`` (times the largest eigenvalue
+      of the objective's linear map, ``frozen_curvature``), the curvature of the
       least-squares problem in Y with design X₀ (the X block is almost
       frozen);
     * every other start: ``η = 1/L̂`` with
@@ -38,8 +39,8 @@ def auto_learning_rate(optimizer, init, objective, point, random_state):
     if optimizer.scale_free:
         beta = objective.design_curvature()  # 0 only for an all-zero design
         return PRECONDITIONED_LEARNING_RATE / beta if beta > 0 else 1.0
-    if init == "unbalanced":
-        curvature = float(np.linalg.eigvalsh(point.gram(0))[-1])
+    if init == "unbalanced" and objective.n_factors == 2:
+        curvature = objective.frozen_curvature(point)
     else:
         curvature = max(
             objective.smoothness(point), 3.0 * objective.target_norm(random_state)
@@ -90,7 +91,9 @@ class FirstOrderEstimatorMixin:
             return self.damping
         return SCALEDGD_RELATIVE_DAMPING * objective.target_norm(random_state)
 
-    def _run(self, objective, width, shapes, warm_factors=None, data_scale=1.0):
+    def _run(
+        self, objective, width, shapes, warm_factors=None, data_scale=1.0, init=None
+    ):
         """Initialize, resolve the step size, run the solver, store the results.
 
         Parameters
@@ -102,6 +105,8 @@ class FirstOrderEstimatorMixin:
             Expected shapes of the factors (for explicit ``init``).
         warm_factors : list of ndarray, optional
             Factors to continue from (``warm_start``); they win over ``init``.
+        init : str or list of ndarray, optional
+            Overrides ``self.init`` (explicit factors already in storage order).
         data_scale : float
             The objective holds the user's data divided by ``data_scale`` (a
             power of 4; see :func:`skfactor._linalg.scale_exponent`). Explicit
@@ -120,12 +125,13 @@ class FirstOrderEstimatorMixin:
         optimizer = make_optimizer(
             self.optimizer, 1.0, momentum=self.momentum, damping=damping
         )
-        init = self.init if isinstance(self.init, str) else "custom"
+        init_param = self.init if init is None else init
+        init = init_param if isinstance(init_param, str) else "custom"
         if warm_factors is not None:
             factors = [F / root for F in warm_factors]
             init = "warm"
         elif init == "custom":
-            factors = check_custom_init(self.init, shapes, objective.dtype)
+            factors = check_custom_init(init_param, shapes, objective.dtype)
             factors = [F / root for F in factors]
         else:
             init_lr = None

@@ -27,7 +27,7 @@ The interface every objective offers:
 import numpy as np
 import scipy.sparse as sp
 
-from ._linalg import residual_sq_norm, spectral_norm, sq_norm
+from ._linalg import residual_sq_norm, spectral_norm, sq_norm, top_singular_value
 
 
 class Point:
@@ -91,6 +91,14 @@ class Objective:
     def design_curvature(self):
         """Mean eigenvalue of the objective's linear map (1: identity)."""
         return 1.0
+
+    def frozen_curvature(self, point):
+        """Curvature in the last factor with the others frozen.
+
+        For ``f = ½‖F₀ F₁ᵀ − A‖²`` that is ``λ_max(F₀ᵀF₀)``: the step-size
+        scale of the unbalanced start, where the first factor barely moves.
+        """
+        return float(np.linalg.eigvalsh(point.gram(0))[-1])
 
     def partner(self, i):
         """Index of the factor whose Gram right-preconditions block ``i``.
@@ -396,13 +404,21 @@ class SensingObjective(Objective):
         total = sq_norm(D.data) if sp.issparse(D) else sq_norm(D)
         return total / (self.n_samples * self.shape[0] * self.shape[1])
 
-    def smoothness(self, point):
-        """Bound ``α(‖L‖₂² + ‖R‖₂²) + ‖E‖₂`` with ``α = σ₁(D)²/N``."""
+    def _operator_norm2(self):
+        """``α = σ₁(D)²/N``: the largest eigenvalue of ``𝒜*𝒜/N``."""
         alpha = getattr(self, "_alpha", None)
         if alpha is None:
             alpha = spectral_norm(self.design, np.random.RandomState(0)) ** 2
             alpha /= self.n_samples
             self._alpha = alpha
+        return alpha
+
+    def frozen_curvature(self, point):
+        return self._operator_norm2() * super().frozen_curvature(point)
+
+    def smoothness(self, point):
+        """Bound ``α(‖L‖₂² + ‖R‖₂²) + ‖E‖₂`` with ``α = σ₁(D)²/N``."""
+        alpha = self._operator_norm2()
         grams = [point.gram(i) for i in range(self.n_factors)]
         tops = [float(np.linalg.eigvalsh(g)[-1]) for g in grams]
         factor_term = 2 * tops[0] if self.symmetric else sum(tops)
@@ -451,7 +467,23 @@ class LinearNetObjective(Objective):
 
     @property
     def target(self):
-        return self.C
+        """The least-squares map ``W* = C S^†`` (q×p), what ``W`` must reach.
+
+        ALGORITHMS.md names ``C`` as the target; the two agree for whitened
+        inputs (``S = I``, the papers' setting). With correlated inputs
+        ``‖W*‖`` can be far larger than ``‖C‖``, and starts scaled from ``C``
+        put the layers out of balance with the solution (an unbalanced start
+        then diverged whatever the step). Eigenvalues of ``S`` below
+        ``p·eps·λ_max`` are treated as zero.
+        """
+        T = getattr(self, "_target", None)
+        if T is None:
+            w, V = np.linalg.eigh(self.S)
+            keep = w > self.S.shape[0] * np.finfo(self.S.dtype).eps * max(w[-1], 0.0)
+            T = ((self.C @ V[:, keep]) / w[keep]) @ V[:, keep].T
+            self._target = T.astype(self.dtype, copy=False)
+            T = self._target
+        return T
 
     def _W(self, point):
         W = point.cache.get("W")
@@ -500,18 +532,38 @@ class LinearNetObjective(Objective):
     def grad_block(self, point, i):
         return self.grad(point)[i]
 
-    def smoothness(self, point):
-        """A bound on the local curvature: ``‖S‖₂·Σ_k Π_{j≠k} ‖P_j‖₂² + ‖G‖₂``."""
-        norms = [
-            float(np.sqrt(np.linalg.eigvalsh(point.gram(i))[-1]))
-            for i in range(self.n_factors)
-        ]
+    def _s_top(self):
         s_norm = getattr(self, "_s_norm", None)
         if s_norm is None:
             s_norm = float(np.linalg.eigvalsh(self.S)[-1]) if self.S.size else 0.0
             self._s_norm = s_norm
-        total = 0.0
-        for k in range(len(norms)):
-            total += float(np.prod([v * v for j, v in enumerate(norms) if j != k]))
+        return s_norm
+
+    def frozen_curvature(self, point):
+        """``λ_max(PᵀP)·λ_max(S)``, P = the product of all layers but the input."""
+        P = _chain(point.factors[:-1])
+        return top_singular_value(P) ** 2 * self._s_top()
+
+    def smoothness(self, point):
+        """A bound on ``‖∇²f‖`` at the point.
+
+        ``‖S‖₂ Σ_k Π_{j≠k} ‖P_j‖₂²`` (the blocks) plus
+        ``‖G‖₂ Σ_{i<j} Π_{l≠i,j} ‖P_l‖₂`` (the cross terms ``⟨G, ⋯ΔP_i⋯ΔP_j⋯⟩``,
+        which for two layers reduce to ``‖G‖₂``).
+        """
+        norms = [
+            float(np.sqrt(max(np.linalg.eigvalsh(point.gram(i))[-1], 0.0)))
+            for i in range(self.n_factors)
+        ]
+        K = len(norms)
+        blocks = sum(
+            float(np.prod([v * v for j, v in enumerate(norms) if j != k]))
+            for k in range(K)
+        )
+        cross = sum(
+            float(np.prod([v for m, v in enumerate(norms) if m not in (i, j)]))
+            for i in range(K)
+            for j in range(i + 1, K)
+        )
         G_norm = float(np.linalg.norm(self._G(point), 2)) if self.C.size else 0.0
-        return s_norm * total + G_norm
+        return self._s_top() * blocks + G_norm * cross

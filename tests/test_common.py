@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skfactor import FactorizationNAG, MatrixSensingPrecGD
+from skfactor import FactorizationNAG, LinearNetRegressor, MatrixSensingPrecGD
 from skfactor._initializers import INITIALIZERS
 from skfactor._optimizers import OPTIMIZERS
 
@@ -13,6 +13,11 @@ ESTIMATORS = [FactorizationNAG(optimizer=name) for name in sorted(OPTIMIZERS)] +
 ESTIMATORS += [
     MatrixSensingPrecGD(shape="column", optimizer=name)
     for name in ("precgd", "scaledgd", "apgd", "gd")
+]
+ESTIMATORS += [
+    LinearNetRegressor(hidden, optimizer=name)
+    for hidden in ((4,), (4, 3))
+    for name in ("gd", "nag", "heavy_ball")
 ]
 
 
