@@ -6,6 +6,10 @@ FactorizationNAG
     Low-rank factorization ``A ≈ X Yᵀ`` as a transformer (GD, AltGD, NAG,
     heavy ball, PrecGD, ScaledGD, APGD; unbalanced, Ward–Kolda, random,
     spectral and sketch starts).
+MatrixSensingPrecGD
+    Low-rank trace regression, matrix sensing and completion.
+LinearNetRegressor
+    Deep linear networks (reduced-rank regression) by GD, NAG, heavy ball.
 
 See ``skfactor.datasets`` for planted low-rank problems with an exact
 condition number.

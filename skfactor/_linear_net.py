@@ -17,10 +17,19 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._base import FirstOrderEstimatorMixin
 from ._initializers import DEFAULT_SCALES, check_custom_init
 from ._linalg import scale_exponent, top_singular_value
-from ._objectives import LinearNetObjective
+from ._objectives import LinearNetDataObjective, LinearNetObjective
 
 _NET_INITS = {"unbalanced", "gaussian", "orthogonal", "balanced", "small_random"}
 _NET_SCALES = {**DEFAULT_SCALES, "balanced": 1.0}
+
+
+def _means(X, Y, fit_intercept):
+    if not fit_intercept:
+        return (
+            np.zeros(X.shape[1], dtype=X.dtype),
+            np.zeros(Y.shape[1], dtype=Y.dtype),
+        )
+    return np.asarray(X.mean(axis=0)).ravel().astype(X.dtype), Y.mean(axis=0)
 
 
 def _statistics(X, Y, fit_intercept):
@@ -30,12 +39,7 @@ def _statistics(X, Y, fit_intercept):
     p×p and q×p products.
     """
     n = X.shape[0]
-    if fit_intercept:
-        x_mean = np.asarray(X.mean(axis=0)).ravel().astype(X.dtype)
-        y_mean = Y.mean(axis=0)
-    else:
-        x_mean = np.zeros(X.shape[1], dtype=X.dtype)
-        y_mean = np.zeros(Y.shape[1], dtype=Y.dtype)
+    x_mean, y_mean = _means(X, Y, fit_intercept)
     XtX = X.T @ X
     XtX = XtX.toarray() if sp.issparse(XtX) else np.asarray(XtX)
     S = XtX / n - np.outer(x_mean, x_mean)
@@ -113,6 +117,10 @@ random_state, verbose, warm_start :
     >>> bool(abs(net.score(X, y) - ols.score(X, y)) < 1e-6)
     True
     """
+
+    #: Above this many features (or more features than samples) the fit uses
+    #: products with X per iteration instead of the p×p statistic S.
+    _max_statistics_features = 2000
 
     _parameter_constraints: dict = {
         **FirstOrderEstimatorMixin._shared_parameter_constraints,
@@ -256,9 +264,15 @@ random_state, verbose, warm_start :
                 f"hidden_layer_sizes={tuple(widths)} gives {depth} layers. Use "
                 "optimizer='gd', 'altgd', 'nag' or 'heavy_ball'."
             )
-        S, C, yy, x_mean, y_mean = _statistics(X, Y, self.fit_intercept)
-        scale = 4.0 ** scale_exponent(C) if C.size else 1.0
-        objective = LinearNetObjective(S, C / scale, yy / scale**2, depth)
+        scale = 4.0 ** scale_exponent(Y) if Y.size else 1.0
+        Y_fit = Y / np.asarray(scale, dtype=Y.dtype)
+        if n_features <= min(self._max_statistics_features, X.shape[0]):
+            S, C, yy, x_mean, y_mean = _statistics(X, Y_fit, self.fit_intercept)
+            objective = LinearNetObjective(S, C, yy, depth)
+        else:
+            x_mean, y_mean = _means(X, Y_fit, self.fit_intercept)
+            objective = LinearNetDataObjective(X, Y_fit, x_mean, y_mean, depth)
+        y_mean = y_mean * scale
         storage_shapes = [self._layer_shapes[k] for k in range(depth - 1, 0, -1)]
         storage_shapes.append(self._layer_shapes[0][::-1])
         init = self.init

@@ -496,7 +496,9 @@ class LinearNetObjective(Objective):
     def _G(self, point):
         G = point.cache.get("G")
         if G is None:
-            G = self._W(point) @ self.S
+            # W S = (P₁⋯P_{K−1})(W₁ S): d₁p² + q·d·p flops instead of q·p²
+            F = point.factors
+            G = _chain(F[:-1]) @ (F[-1].T @ self.S)
             G -= self.C
             point.cache["G"] = G
         return G
@@ -567,3 +569,62 @@ class LinearNetObjective(Objective):
         )
         G_norm = float(np.linalg.norm(self._G(point), 2)) if self.C.size else 0.0
         return self._s_top() * blocks + G_norm * cross
+
+
+class LinearNetDataObjective(LinearNetObjective):
+    r"""The linear network of :class:`LinearNetObjective`, from products with X.
+
+    For many features the p×p statistic ``S`` is larger than the data; then
+    every iteration makes two passes over ``X`` (dense or sparse, never
+    densified) instead::
+
+        R = X Wᵀ − x̄ Wᵀ − (Y − ȳ),   f = ‖R‖²/(2n),   G = Xᵀ R / n
+
+    (``R`` has zero column means, so ``Xᵀ R`` needs no centring). The start's
+    target is ``C = YᵀX/n`` here: the least-squares map would need ``S``.
+    """
+
+    def __init__(self, X, Y, x_mean, y_mean, n_layers):
+        n = X.shape[0]
+        self.X, self.x_mean = X, x_mean
+        self.Yc = Y - y_mean
+        C = np.asarray(X.T @ self.Yc).T / n
+        yy = sq_norm(self.Yc) / n
+        super().__init__(None, C.astype(X.dtype, copy=False), yy, n_layers)
+
+    @property
+    def target(self):
+        return self.C
+
+    def _residual(self, point):
+        R = point.cache.get("R")
+        if R is None:
+            W = self._W(point)
+            R = np.asarray(self.X @ W.T)
+            R -= self.x_mean @ W.T
+            R -= self.Yc
+            point.cache["R"] = R
+        return R
+
+    def _G(self, point):
+        G = point.cache.get("G")
+        if G is None:
+            G = np.asarray(self.X.T @ self._residual(point)).T / self.X.shape[0]
+            point.cache["G"] = G
+        return G
+
+    def value(self, point):
+        f = point.cache.get("value")
+        if f is None:
+            f = 0.5 * sq_norm(self._residual(point)) / self.X.shape[0]
+            point.cache["value"] = f
+        return f
+
+    def _s_top(self):
+        """An upper bound on ``λ_max`` of the centred ``XᵀX/n``."""
+        s_norm = getattr(self, "_s_norm", None)
+        if s_norm is None:
+            s_norm = spectral_norm(self.X, np.random.RandomState(0)) ** 2
+            s_norm /= self.X.shape[0]
+            self._s_norm = s_norm
+        return s_norm

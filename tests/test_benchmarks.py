@@ -20,3 +20,11 @@ def test_sensing_quick_runs(capsys):
     out = capsys.readouterr().out
     assert "precgd" in out and "ratio" in out
     assert np.isfinite(float(rows[-1][-1]))
+
+
+def test_linear_net_quick_runs(capsys):
+    from benchmarks import linear_net
+
+    rows = linear_net.run(quick=True)
+    assert "statistics" in capsys.readouterr().out
+    assert all(np.isfinite(float(row[1])) for row in rows[3:])

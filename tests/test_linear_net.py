@@ -144,3 +144,78 @@ def test_preconditioned_optimizers_need_one_hidden_layer():
     LinearNetRegressor((3,), optimizer="precgd", random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="exactly one hidden layer"):
         LinearNetRegressor((3, 3), optimizer="precgd").fit(X, y)
+
+
+@pytest.mark.parametrize("hidden", [(3,), (3, 4)])
+def test_data_path_runs_the_same_iterates_as_statistics(hidden):
+    """Many features: products with X per iteration instead of S = XᵀX/n."""
+    rng = np.random.RandomState(4)
+    X, Y = rng.standard_normal((80, 6)) + 1.0, rng.standard_normal((80, 2)) + 2.0
+    sizes = [6, *hidden, 2]
+    layers = [
+        0.3 * rng.standard_normal((sizes[i + 1], sizes[i]))
+        for i in range(len(sizes) - 1)
+    ]
+    kw = dict(
+        optimizer="nag", init=list(layers), learning_rate=0.05, max_iter=30, tol=0
+    )
+    stats = LinearNetRegressor(hidden, **kw).fit(X, Y)
+    data = LinearNetRegressor(hidden, **kw)
+    data._max_statistics_features = 0
+    data.fit(X, Y)
+    np.testing.assert_allclose(data.coef_, stats.coef_, rtol=1e-9)
+    np.testing.assert_allclose(data.intercept_, stats.intercept_, rtol=1e-9)
+    np.testing.assert_allclose(data.loss_curve_, stats.loss_curve_, rtol=1e-8)
+
+
+def test_sparse_float32_and_warm_start():
+    import scipy.sparse as sp
+
+    X, y = make_regression(120, 8, noise=1.0, random_state=5)
+    X[np.abs(X) < 0.8] = 0
+    dense = LinearNetRegressor((8,), tol=0, max_iter=200, random_state=0).fit(X, y)
+    sparse = LinearNetRegressor((8,), tol=0, max_iter=200, random_state=0).fit(
+        sp.csr_matrix(X), y
+    )
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-7)
+    X32 = X.astype(np.float32)
+    m32 = LinearNetRegressor((8,), random_state=0).fit(X32, y.astype(np.float32))
+    assert m32.predict(X32).dtype == np.float32
+    assert all(W.dtype == np.float32 for W in m32.coefs_)
+    full = LinearNetRegressor(
+        (8,), optimizer="gd", learning_rate=1e-3, tol=0, max_iter=40, random_state=0
+    ).fit(X, y)
+    warm = LinearNetRegressor(
+        (8,),
+        optimizer="gd",
+        learning_rate=1e-3,
+        tol=0,
+        max_iter=20,
+        warm_start=True,
+        random_state=0,
+    )
+    warm.fit(X, y).fit(X, y)
+    np.testing.assert_allclose(warm.coef_, full.coef_, rtol=1e-10)
+
+
+def test_altgd_updates_layers_from_the_output_down():
+    """AltGD updates blocks in storage order [W_N, …, W₂, W₁ᵀ]: output first."""
+    rng = np.random.RandomState(6)
+    X, Y = rng.standard_normal((40, 5)), rng.standard_normal((40, 2))
+    layers = [0.5 * rng.standard_normal(s) for s in ((4, 5), (3, 4), (2, 3))]
+    eta = 0.05
+    model = LinearNetRegressor(
+        (4, 3),
+        optimizer="altgd",
+        init=list(layers),
+        learning_rate=eta,
+        max_iter=10,
+        tol=0,
+        fit_intercept=False,
+    ).fit(X, Y)
+    current = [W.copy() for W in layers]
+    for _ in range(10):
+        for k in reversed(range(3)):
+            current[k] = current[k] - eta * _grads(X, Y, current)[k]
+    for got, expected in zip(model.coefs_, current):
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
