@@ -305,6 +305,12 @@ random_state, verbose, warm_start :
             self.coef_, self.intercept_ = W, intercept
         return self
 
+    def _check_X(self, X):
+        check_is_fitted(self)
+        return validate_data(
+            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
+        )
+
     def predict(self, X):
         """``X @ coef_.T + intercept_``.
 
@@ -316,10 +322,7 @@ random_state, verbose, warm_start :
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
-        check_is_fitted(self)
-        X = validate_data(
-            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
-        )
+        X = self._check_X(X)
         coef = np.asarray(self.coef_, dtype=X.dtype)
         out = X @ coef.T
         return np.asarray(out) + np.asarray(self.intercept_, dtype=X.dtype)
@@ -335,10 +338,7 @@ random_state, verbose, warm_start :
         -------
         H : ndarray of shape (n_samples, hidden_layer_sizes[0])
         """
-        check_is_fitted(self)
-        X = validate_data(
-            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
-        )
+        X = self._check_X(X)
         return np.asarray(X @ self.coefs_[0].T.astype(X.dtype, copy=False))
 
     @property
