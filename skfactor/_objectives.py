@@ -22,6 +22,18 @@ The interface every objective offers:
     What initializers and step-size rules need: the matrix that sketching
     starts use, the loss of the zero model, and an upper bound on the local
     curvature.
+``frozen_curvature(p)``, ``design_curvature()``, ``target_norm(rng)``
+    The curvature in the last factor with the others frozen (the unbalanced
+    start's step), the mean curvature of the linear map (the preconditioned
+    methods' step), and σ₁ of the target.
+``partner(i)``
+    The factor whose Gram right-preconditions block ``i`` (``1 - i`` for
+    ``L Rᵀ``, ``0`` for a symmetric ``X Xᵀ``, ``None`` for deeper models).
+
+Implementations: :class:`FactorizationObjective` (``½‖XYᵀ − A‖²``),
+:class:`SensingObjective` (trace regression and completion),
+:class:`LinearNetObjective` and :class:`LinearNetDataObjective` (deep linear
+networks from sufficient statistics, or from products with X).
 """
 
 import numpy as np
