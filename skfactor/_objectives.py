@@ -519,9 +519,9 @@ class LinearNetObjective(Objective):
         f = point.cache.get("value")
         if f is None:
             W = self._W(point)
-            WS = self._G(point) + self.C
+            # ⟨WS, W⟩ = ⟨G, W⟩ + ⟨C, W⟩: no q×p temporary
             f = 0.5 * (
-                self._yy - 2.0 * float(np.vdot(self.C, W)) + float(np.vdot(WS, W))
+                self._yy - float(np.vdot(self.C, W)) + float(np.vdot(self._G(point), W))
             )
             point.cache["value"] = max(f, 0.0)
             f = point.cache["value"]
