@@ -40,7 +40,8 @@ def scale_exponent(A):
     data = A.data if sp.issparse(A) else A
     if data.size == 0:
         return 0
-    top = float(np.max(np.abs(data)))
+    # two reductions instead of np.abs(data): no data-sized temporary
+    top = max(float(data.max()), -float(data.min()))
     if data.dtype == np.float64 and top > 0 and not 1e-150 <= top <= 1e150:
         raise ValueError(
             f"The largest absolute entry of the data is {top:.3g}: squared "

@@ -128,10 +128,20 @@ class Objective:
 
 
 def _linear_combination(terms):
+    """``Σ cᵢ·aᵢ`` with one allocation (the sum) and one pass per term."""
     (c0, a0), *rest = terms
-    out = c0 * a0
+    if len(rest) == 1 and c0 != 0:
+        # c₀(a₀ + (c₁/c₀)a₁): NAG's look-ahead, three passes and no temporary
+        c1, a1 = rest[0]
+        out = np.multiply(a1, np.asarray(c1 / c0, dtype=a1.dtype))
+        out += a0
+        out *= np.asarray(c0, dtype=out.dtype)
+        return out
+    out = np.multiply(a0, np.asarray(c0, dtype=a0.dtype))
+    scratch = None
     for c, a in rest:
-        out += c * a
+        scratch = np.multiply(a, np.asarray(c, dtype=a.dtype), out=scratch)
+        out += scratch
     return out
 
 
@@ -588,18 +598,27 @@ class LinearNetDataObjective(LinearNetObjective):
 
     For many features the p×p statistic ``S`` is larger than the data; then
     every iteration makes two passes over ``X`` (dense or sparse, never
-    densified) instead::
+    densified) of width ``d₁`` (the first hidden layer), forward and backward
+    through the activations, and the q×p map ``W`` is never formed::
 
-        R = X Wᵀ − x̄ Wᵀ − (Y − ȳ),   f = ‖R‖²/(2n),   G = Xᵀ R / n
+        H = (X − x̄) W₁ᵀ,   aₖ = H (Pₖ₊₁⋯P_{K−1})ᵀ,   R = a₁ − (Y − ȳ)
+        f = ‖R‖²/(2n),      δ₁ = R/n,   δₖ₊₁ = δₖ Pₖ
+        ∇Pₖ = δₖᵀ aₖ₊₁,     ∇W₁ᵀ = Xᵀ δ_K
 
-    (``R`` has zero column means, so ``Xᵀ R`` needs no centring). The start's
-    target is ``C = YᵀX/n`` here: the least-squares map would need ``S``.
+    (``R`` and hence every ``δₖ`` have zero column means, so ``Xᵀ δ_K`` needs
+    no centring). ``H`` is linear in ``W₁``, so a combination of points
+    (NAG's look-ahead) combines the cached ``H`` instead of a pass over X:
+    every optimizer costs the two passes ``X W₁ᵀ`` and ``Xᵀ δ_K`` per
+    iteration. The start's target is ``C = YᵀX/n`` here: the least-squares
+    map would need ``S``.
     """
 
     def __init__(self, X, Y, x_mean, y_mean, n_layers):
         n = X.shape[0]
-        self.X, self.x_mean = X, x_mean
-        self.Yc = Y - y_mean
+        self.X = X
+        # no centring of X needed when x̄ = 0 (no intercept)
+        self.x_mean = x_mean if x_mean is not None and np.any(x_mean) else None
+        self.Yc = Y if y_mean is None else Y - y_mean
         C = np.asarray(X.T @ self.Yc).T / n
         yy = sq_norm(self.Yc) / n
         super().__init__(None, C.astype(X.dtype, copy=False), yy, n_layers)
@@ -608,17 +627,38 @@ class LinearNetDataObjective(LinearNetObjective):
     def target(self):
         return self.C
 
+    def _H(self, point):
+        """The centred first hidden layer ``(X − x̄) W₁ᵀ`` (n×d₁)."""
+        H = point.cache.get("H")
+        if H is None:
+            W1t = point.factors[-1]
+            H = np.asarray(self.X @ W1t)
+            if self.x_mean is not None:
+                H -= self.x_mean @ W1t
+            point.cache["H"] = H
+        return H
+
+    def _activations(self, point):
+        """``[a₁, …, a_K]`` with ``a_K = H`` and ``aₖ = aₖ₊₁ Pₖᵀ``."""
+        acts = point.cache.get("acts")
+        if acts is None:
+            F = point.factors
+            acts = [self._H(point)]
+            for P in F[-2::-1]:
+                acts.append(acts[-1] @ P.T)
+            acts.reverse()
+            point.cache["acts"] = acts
+        return acts
+
     def _residual(self, point):
         R = point.cache.get("R")
         if R is None:
-            W = self._W(point)
-            R = np.asarray(self.X @ W.T)
-            R -= self.x_mean @ W.T
-            R -= self.Yc
+            R = self._activations(point)[0] - self.Yc
             point.cache["R"] = R
         return R
 
     def _G(self, point):
+        """``G = Rᵀ(X − x̄)/n`` (q×p): only for the step rule, never per iteration."""
         G = point.cache.get("G")
         if G is None:
             G = np.asarray(self.X.T @ self._residual(point)).T / self.X.shape[0]
@@ -631,6 +671,25 @@ class LinearNetDataObjective(LinearNetObjective):
             f = 0.5 * sq_norm(self._residual(point)) / self.X.shape[0]
             point.cache["value"] = f
         return f
+
+    def grad(self, point):
+        F = point.factors
+        acts = self._activations(point)
+        delta = self._residual(point) / np.asarray(self.X.shape[0], dtype=self.dtype)
+        grads = []
+        for k, P in enumerate(F[:-1]):
+            grads.append(delta.T @ acts[k + 1])
+            delta = delta @ P
+        grads.append(np.asarray(self.X.T @ delta))
+        return grads
+
+    def combine(self, terms):
+        point = super().combine(terms)
+        if all("H" in p.cache for _, p in terms):
+            point.cache["H"] = _linear_combination(
+                [(c, p.cache["H"]) for c, p in terms]
+            )
+        return point
 
     def _s_top(self):
         """An upper bound on ``λ_max`` of the centred ``XᵀX/n``."""

@@ -238,8 +238,8 @@ class _Momentum(Optimizer):
     def _next_state(self, point, new_point, grads, t_next):
         if t_next is None:
             return {"previous": point, "t": 1.0}
-        steps = [a - b for a, b in zip(new_point.factors, point.factors)]
-        if _inner(grads, steps) > 0.0:
+        # ⟨g, F⁺ − F⟩ as ⟨g, F⁺⟩ − ⟨g, F⟩: no temporary the size of the factors
+        if _inner(grads, new_point.factors) - _inner(grads, point.factors) > 0.0:
             t_next = 1.0
         return {"previous": point, "t": t_next}
 

@@ -67,3 +67,43 @@ def test_gradient_descent_reaches_least_squares(dims):
         objective, factors, make_optimizer("nag", 0.05), max_iter=5000, tol=1e-12
     )
     assert result.loss_curve[-1] == pytest.approx(best, rel=1e-8)
+
+
+class _CountingMatrix:
+    """A dense matrix that counts products with itself and its transpose."""
+
+    def __init__(self, X, counter):
+        self.X, self.counter = X, counter
+        self.shape, self.dtype = X.shape, X.dtype
+
+    @property
+    def T(self):
+        return _CountingMatrix(self.X.T, self.counter)
+
+    def __matmul__(self, other):
+        self.counter.append(other.shape)
+        return self.X @ other
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "nag", "heavy_ball"])
+@pytest.mark.parametrize("dims", [[4], [4, 5]])
+def test_data_path_makes_two_thin_passes_per_iteration(optimizer, dims):
+    """The data objective never forms W (q×p): two passes of width d₁."""
+    from skfactor._objectives import LinearNetDataObjective
+
+    X, Y, layers, factors, reference = _problem(dims, q=7)
+    counter = []
+    data = LinearNetDataObjective(
+        _CountingMatrix(X, counter), Y, None, None, len(layers)
+    )
+    counter.clear()
+    n_iter = 12
+    kw = dict(max_iter=n_iter, tol=0)
+    ours = minimize(data, factors, make_optimizer(optimizer, 0.05), **kw)
+    # the start's loss (one pass) and two passes per iteration
+    assert len(counter) == 1 + 2 * n_iter
+    assert all(shape[1] == dims[0] for shape in counter)
+    ref = minimize(reference, factors, make_optimizer(optimizer, 0.05), **kw)
+    np.testing.assert_allclose(ours.loss_curve, ref.loss_curve, rtol=1e-9)
+    for a, b in zip(ours.factors, ref.factors):
+        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-12)
