@@ -172,5 +172,7 @@ class FirstOrderEstimatorMixin:
         self.damping_ = damping if damping == "auto" else damping * data_scale
         self.n_iter_ = result.n_iter
         self.loss_curve_ = result.loss_curve
+        self.time_curve_ = result.time_curve
+        self.reference_loss_ = result.reference_loss
         self.converged_ = result.converged
         return result.factors

@@ -157,6 +157,14 @@ default="unbalanced"
         ``½‖XₖYₖᵀ − A‖²_F`` after each iteration ``k = 1 … n_iter_``
         (accurate to relative errors of about 1e-15: the loss switches to an
         exact blocked residual when the fast expansion would lose digits).
+    time_curve_ : ndarray of shape (n_iter_,)
+        Seconds since the solver started, at each entry of ``loss_curve_``
+        (what :class:`~skfactor.plotting.ConvergenceDisplay` plots against
+        wall time).
+    reference_loss_ : float
+        Loss of the zero model, ``½‖A‖²_F``. The relative error
+        ``√(loss_curve_ / reference_loss_)`` (here ``‖XYᵀ − A‖/‖A‖``) is what
+        ``tol`` is compared with.
     reconstruction_err_ : float
         ``‖A − XYᵀ‖_F`` of the final factors, computed exactly.
     converged_ : bool

@@ -100,8 +100,12 @@ random_state, verbose, warm_start :
     coef_ : ndarray of shape (n_outputs, n_features) or (n_features,)
         The end-to-end map ``W_N ⋯ W₁``, laid out like LinearRegression's.
     intercept_ : ndarray of shape (n_outputs,) or float
-    n_iter_, loss_curve_, converged_, learning_rate_ :
+    n_iter_, loss_curve_, time_curve_, converged_, learning_rate_ :
         As in :class:`FactorizationNAG`.
+    reference_loss_ : float
+        Loss of the zero model: ``½‖Y − Ȳ‖²/n`` with an intercept,
+        ``½‖Y‖²/n`` without. ``√(loss_curve_ / reference_loss_)`` is the
+        relative error that ``tol`` is compared with.
     n_features_in_, feature_names_in_ :
         Features seen during fit.
 

@@ -116,8 +116,13 @@ or tuple of arrays, default="small_random"
         above ``max(n1, n2)·eps·σ₁``): the rank an over-parameterized fit
         discovers.
     shape_ : tuple
-    n_iter_, loss_curve_, converged_, learning_rate_, damping_ :
+    n_iter_, loss_curve_, time_curve_, converged_, learning_rate_, damping_ :
         As in :class:`FactorizationNAG`.
+    reference_loss_ : float
+        Loss of the zero model: ``½‖y − ȳ‖²/N`` with an intercept,
+        ``½‖y‖²/N`` without (``¼`` instead of ``½`` for the symmetric
+        model). ``√(loss_curve_ / reference_loss_)`` is the relative error
+        that ``tol`` is compared with.
     n_features_in_, feature_names_in_ :
         Features seen during fit.
 

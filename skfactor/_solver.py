@@ -39,6 +39,10 @@ class SolverResult:
     stop_reason: str
     initial_loss: float
     elapsed: float = 0.0
+    #: seconds since the solver started, at each entry of ``loss_curve``
+    time_curve: np.ndarray = None
+    #: loss of the zero model (the relative error is √(loss / reference))
+    reference_loss: float = 0.0
 
 
 def _format_lr(value):
@@ -129,6 +133,7 @@ def minimize(
     limit = DIVERGENCE_FACTOR * max(f0, ref)
     state = optimizer.init_state(objective, point)
     losses = np.empty(max_iter, dtype=np.float64)
+    stamps = np.empty(max_iter, dtype=np.float64)
     best_loss, best_point, best_k = f0, point, 0
     backtracks = 0
     floor = tol * tol * ref
@@ -151,6 +156,7 @@ def minimize(
             point, state = optimizer.step(objective, point, state)
             f = objective.value(point)
         losses[k - 1] = f
+        stamps[k - 1] = time.perf_counter()
         diverged = not (f <= limit)  # catches NaN too
         if diverged and learning_rate_was_auto and backtracks < MAX_BACKTRACKS:
             backtracks += 1
@@ -231,4 +237,6 @@ def minimize(
         stop_reason=reason,
         initial_loss=f0 * loss_unit,
         elapsed=elapsed,
+        time_curve=stamps[:n_iter] - start,
+        reference_loss=ref * loss_unit,
     )

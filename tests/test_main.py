@@ -60,4 +60,154 @@ def test_bad_arguments_give_one_line_error():
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
-    assert "condition_number" in proc.stderr
+    assert "--condition-number: must be at least 1" in proc.stderr
+
+
+# -- the subcommands -----------------------------------------------------------
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import scipy.io  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
+
+from skfactor.__main__ import load_matrix  # noqa: E402
+from skfactor.datasets import make_low_rank_matrix  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "problem, best",
+    [
+        ("factorization", "nag"),
+        ("sensing", "precgd"),
+        ("completion", "precgd"),
+        ("linear-net", "nag"),
+    ],
+)
+def test_compare_each_problem(problem, best, capsys):
+    small = {
+        "factorization": ["--n-samples", "60", "--n-features", "40"],
+        "sensing": ["--n-samples", "10", "--n-features", "10", "--rank", "2"],
+        "completion": ["--n-samples", "60", "--n-features", "50", "--rank", "2"],
+        "linear-net": ["--n-samples", "300", "--n-features", "12"],
+    }[problem]
+    argv = ["compare", "--problem", problem, "--condition-number", "10", *small]
+    assert main([*argv, "--max-iter", "3000"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{problem}: ")
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[3:]}
+    assert rows[best][-1] == "yes"
+    assert float(rows[best][3]) < 1e-5  # relative error to the planted truth
+
+
+def test_compare_saves_the_convergence_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    target = tmp_path / "curves.png"
+    argv = ["compare", "--n-samples", "40", "--n-features", "30", "--max-iter", "200"]
+    assert (
+        main([*argv, "--optimizers", "gd,nag,heavy_ball", "--plot", str(target)]) == 0
+    )
+    assert target.stat().st_size > 1000
+    assert target.read_bytes()[:4] == b"\x89PNG"
+    assert f"saved to {target}" in capsys.readouterr().out
+
+
+@pytest.fixture
+def matrix_files(tmp_path):
+    A, *_ = make_low_rank_matrix(80, 50, 4, 10, random_state=0)
+    np.save(tmp_path / "a.npy", A)
+    header = ",".join(f"c{i}" for i in range(50))
+    np.savetxt(tmp_path / "a.csv", A, delimiter=",", header=header, comments="")
+    np.savetxt(tmp_path / "plain.csv", A, delimiter=",")
+    S = sp.random(60, 40, density=0.1, random_state=0, format="csr")
+    scipy.io.mmwrite(tmp_path / "s.mtx", S)
+    return A, S, tmp_path
+
+
+def test_load_matrix_formats(matrix_files):
+    A, S, path = matrix_files
+    np.testing.assert_array_equal(load_matrix(str(path / "a.npy")), A)
+    np.testing.assert_allclose(load_matrix(str(path / "a.csv")), A, rtol=1e-15)
+    np.testing.assert_allclose(load_matrix(str(path / "plain.csv")), A, rtol=1e-15)
+    loaded = load_matrix(str(path / "s.mtx"))
+    assert sp.issparse(loaded) and loaded.format == "csr"
+    np.testing.assert_allclose(loaded.toarray(), S.toarray())
+
+
+def test_fit_saves_factors_and_shows_progress(matrix_files, capsys):
+    A, _, path = matrix_files
+    out = path / "model.npz"
+    argv = ["fit", str(path / "a.npy"), "--n-components", "4", "--tol", "1e-8"]
+    assert main([*argv, "--max-iter", "3000", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "[FactorizationNAG] iter" in text  # progress
+    assert "(converged)" in text and f"saved {out}" in text
+    saved = np.load(out)
+    X, Y = saved["embedding"], saved["components"]
+    assert X.shape == (80, 4) and Y.shape == (4, 50)
+    assert np.linalg.norm(X @ Y - A) / np.linalg.norm(A) < 1e-7
+    assert saved["n_iter"] == len(saved["loss_curve"])
+
+
+def test_fit_sparse_quietly(matrix_files, capsys):
+    _, _, path = matrix_files
+    argv = ["fit", str(path / "s.mtx"), "--n-components", "3", "--quiet"]
+    assert main([*argv, "--max-iter", "20"]) == 0
+    out, err = capsys.readouterr()
+    assert "sparse, " in out and "[FactorizationNAG]" not in out
+    assert "max_iter=20" in err  # the ConvergenceWarning, as one line
+
+
+def _write(name, content):
+    def write(folder):
+        path = folder / name
+        if isinstance(content, np.ndarray):
+            np.save(path, content)
+        else:
+            path.write_bytes(content)
+        return path
+
+    return write
+
+
+@pytest.mark.parametrize(
+    "write, extra, message",
+    [
+        (lambda folder: folder / "missing.npy", [], "no such file"),
+        (_write("data.txt", b"1"), [], "extension must be .npy, .csv or .mtx"),
+        (_write("data.npy", np.zeros((2, 2, 2))), [], "3-d array"),
+        (_write("data.csv", b"a,b\n1,x\n"), [], "cannot read"),
+        (_write("data.npy", b"not a npy"), [], "cannot read"),
+        (_write("data.mtx", b"%%MatrixMarket nonsense"), [], "cannot read"),
+        (_write("data.npy", np.ones((5, 4))), ["--optimizer", "foo"], "optimizer"),
+        (
+            _write("data.npy", np.ones((5, 4))),
+            ["--out", "/no/such/folder/m.npz"],
+            "does not exist",
+        ),
+        (_write("data.npy", np.full((5, 4), np.inf)), [], "infinity"),
+    ],
+)
+def test_fit_bad_files_give_one_line_errors(tmp_path, capsys, write, extra, message):
+    target = write(tmp_path)
+    assert main(["fit", str(target), *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("skfactor fit: error:")
+    assert message in err
+
+
+def test_cli_errors_never_show_tracebacks():
+    for argv in (
+        ["fit"],
+        ["bogus"],
+        ["compare", "--problem", "nope"],
+        ["compare", "--max-iter", "0"],
+        ["fit", "missing.npy", "--n-components", "x"],
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "skfactor", *argv],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 2, argv
+        assert "Traceback" not in proc.stderr
+        assert proc.stderr.count("\n") == 1, proc.stderr

@@ -1,0 +1,259 @@
+"""Convergence curves of fitted skfactor estimators (scikit-learn's Display API)."""
+
+import numbers
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+_X_AXES = {"iteration": "iteration", "time": "wall time (s)"}
+_Y_AXES = {"loss": "loss", "relative_error": "relative error"}
+
+
+def _check_matplotlib(caller):
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(
+            f"{caller} requires matplotlib, an optional dependency of skfactor. "
+            "Install it with `pip install matplotlib` (or "
+            '`pip install "skfactor[plot]"`).'
+        ) from exc
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(
+            f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}."
+        )
+
+
+def _default_labels(estimators):
+    """``"optimizer, init"``, plus the parameters that tell duplicates apart."""
+    base = []
+    for est in estimators:
+        init = est.init if isinstance(est.init, str) else "custom"
+        base.append(f"{est.optimizer}, {init}")
+    labels = list(base)
+    for label in set(base):
+        group = [i for i, b in enumerate(base) if b == label]
+        if len(group) < 2:
+            continue
+        kinds = {type(estimators[i]).__name__ for i in group}
+        params = [estimators[i].get_params(deep=False) for i in group]
+        shared = set(params[0]).intersection(*params[1:]) - {"optimizer", "init"}
+        differing = [
+            key
+            for key in sorted(shared)
+            if isinstance(params[0][key], str | numbers.Number | tuple | type(None))
+            and any(p[key] != params[0][key] for p in params[1:])
+        ]
+        for i, p in zip(group, params):
+            name = f"{type(estimators[i]).__name__}: " if len(kinds) > 1 else ""
+            extra = ", ".join(f"{key}={p[key]!r}" for key in differing)
+            labels[i] = f"{name}{base[i]}" + (f" ({extra})" if extra else "")
+    return labels
+
+
+def _unwrap(estimator):
+    """The skfactor estimator inside a Pipeline or a fitted search."""
+    if hasattr(estimator, "best_estimator_"):
+        estimator = estimator.best_estimator_
+    if hasattr(estimator, "steps"):
+        estimator = estimator.steps[-1][1]
+    return estimator
+
+
+class ConvergenceDisplay:
+    """Loss or relative error against iteration or wall time, one line per fit.
+
+    Build it with :meth:`from_estimator` or :meth:`from_estimators` from fitted
+    skfactor estimators, or directly from curves; then :meth:`plot` draws it.
+    matplotlib is an optional dependency, needed by :meth:`plot` only.
+
+    Parameters
+    ----------
+    loss_curves : list of array-like
+        The loss after each iteration, one array per fit (``loss_curve_``).
+    labels : list of str
+        One legend entry per curve.
+    time_curves : list of array-like, default=None
+        Seconds since the start of each fit, per iteration (``time_curve_``);
+        needed for ``x="time"``.
+    reference_losses : list of float, default=None
+        Loss of each fit's zero model (``reference_loss_``); needed for
+        ``y="relative_error"``, which plots ``√(loss / reference)``.
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+        The axes drawn on (set by :meth:`plot`).
+    figure_ : matplotlib Figure
+        The figure holding ``ax_``.
+    lines_ : list of matplotlib Line2D
+        One line per curve, in the order of ``labels``.
+
+    See Also
+    --------
+    FactorizationNAG, MatrixSensingPrecGD, LinearNetRegressor :
+        Estimators whose fits this display draws.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from skfactor import FactorizationNAG
+    >>> from skfactor.datasets import make_low_rank_matrix
+    >>> from skfactor.plotting import ConvergenceDisplay
+    >>> A, *_ = make_low_rank_matrix(60, 40, 3, 10, random_state=0)
+    >>> fits = [
+    ...     FactorizationNAG(3, optimizer=opt, tol=1e-6, random_state=0).fit(A)
+    ...     for opt in ("gd", "nag")
+    ... ]
+    >>> display = ConvergenceDisplay.from_estimators(fits, y="relative_error")
+    >>> [line.get_label() for line in display.lines_]
+    ['gd, unbalanced', 'nag, unbalanced']
+    """
+
+    def __init__(self, loss_curves, labels, *, time_curves=None, reference_losses=None):
+        self.loss_curves = loss_curves
+        self.labels = labels
+        self.time_curves = time_curves
+        self.reference_losses = reference_losses
+
+    def plot(self, ax=None, *, x="iteration", y="loss", **kwargs):
+        """Draw the curves, the y axis on a log scale.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Where to draw; a new figure when None.
+        x : {"iteration", "time"}, default="iteration"
+            Iteration number (1, 2, …) or seconds since the start of the fit.
+        y : {"loss", "relative_error"}, default="loss"
+            The loss, or ``√(loss / reference)`` (the relative error ``tol``
+            is compared with; for factorization ``‖XYᵀ − A‖/‖A‖``).
+        **kwargs : dict
+            Passed to every ``ax.plot`` call (``linewidth``, ``alpha``, …).
+
+        Returns
+        -------
+        self : ConvergenceDisplay
+        """
+        _check_matplotlib(f"{type(self).__name__}.plot")
+        _check_choice("x", x, tuple(_X_AXES))
+        _check_choice("y", y, tuple(_Y_AXES))
+        curves = [np.asarray(c, dtype=float).ravel() for c in self.loss_curves]
+        if len(self.labels) != len(curves):
+            raise ValueError(
+                f"labels has {len(self.labels)} entries for {len(curves)} curves; "
+                "give one label per curve."
+            )
+        if x == "time":
+            if self.time_curves is None:
+                raise ValueError(
+                    'x="time" needs time_curves (the estimators\' time_curve_).'
+                )
+            xs = [np.asarray(t, dtype=float).ravel() for t in self.time_curves]
+        else:
+            xs = [np.arange(1, len(c) + 1) for c in curves]
+        if y == "relative_error":
+            if self.reference_losses is None:
+                raise ValueError(
+                    'y="relative_error" needs reference_losses (the estimators\' '
+                    "reference_loss_)."
+                )
+            curves = [
+                np.sqrt(np.maximum(c, 0.0) / ref) if ref > 0 else np.zeros_like(c)
+                for c, ref in zip(curves, self.reference_losses)
+            ]
+        for xv, c in zip(xs, curves):
+            if len(xv) != len(c):
+                raise ValueError(
+                    "Each time curve must have one entry per loss; got "
+                    f"{len(xv)} and {len(c)}."
+                )
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots()
+        self.lines_ = []
+        for xv, c, label in zip(xs, curves, self.labels):
+            # zeros (an exact fit) cannot be drawn on a log scale
+            shown = np.where(c > 0, c, np.nan)
+            (line,) = ax.plot(xv, shown, label=label, **kwargs)
+            self.lines_.append(line)
+        ax.set_yscale("log")
+        ax.set_xlabel(_X_AXES[x])
+        ax.set_ylabel(_Y_AXES[y])
+        if self.labels:
+            ax.legend()
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    @classmethod
+    def from_estimator(
+        cls, estimator, *, label=None, ax=None, x="iteration", y="loss", **kwargs
+    ):
+        """Plot the convergence curve of one fitted estimator.
+
+        Parameters
+        ----------
+        estimator : fitted FactorizationNAG, MatrixSensingPrecGD or LinearNetRegressor
+        label : str, default=None
+            Legend entry; ``"optimizer, init"`` when None.
+        ax, x, y, **kwargs :
+            As in :meth:`plot`.
+
+        Returns
+        -------
+        display : ConvergenceDisplay
+        """
+        labels = None if label is None else [label]
+        return cls.from_estimators(
+            [estimator], labels=labels, ax=ax, x=x, y=y, **kwargs
+        )
+
+    @classmethod
+    def from_estimators(
+        cls, estimators, *, labels=None, ax=None, x="iteration", y="loss", **kwargs
+    ):
+        """Plot the convergence curves of several fitted estimators together.
+
+        Parameters
+        ----------
+        estimators : list of fitted skfactor estimators
+            Fits to compare, e.g. one per optimizer or initialization. A
+            fitted Pipeline stands for its last step, and a fitted
+            ``GridSearchCV`` for its ``best_estimator_``.
+        labels : list of str, default=None
+            Legend entries. When None: ``"optimizer, init"``, followed by the
+            parameters that differ between fits sharing both.
+        ax, x, y, **kwargs :
+            As in :meth:`plot`.
+
+        Returns
+        -------
+        display : ConvergenceDisplay
+        """
+        _check_matplotlib(f"{cls.__name__}.from_estimators")
+        estimators = [_unwrap(est) for est in estimators]
+        if not estimators:
+            raise ValueError("estimators is empty; pass at least one fitted estimator.")
+        for est in estimators:
+            if not hasattr(est, "optimizer") or not hasattr(est, "init"):
+                raise TypeError(
+                    f"{type(est).__name__} is not a skfactor estimator: "
+                    "ConvergenceDisplay draws the loss_curve_ of FactorizationNAG, "
+                    "MatrixSensingPrecGD or LinearNetRegressor."
+                )
+            check_is_fitted(est, "loss_curve_")
+        if labels is None:
+            labels = _default_labels(estimators)
+        display = cls(
+            [est.loss_curve_ for est in estimators],
+            list(labels),
+            time_curves=[est.time_curve_ for est in estimators],
+            reference_losses=[est.reference_loss_ for est in estimators],
+        )
+        return display.plot(ax=ax, x=x, y=y, **kwargs)
