@@ -153,11 +153,11 @@ default="unbalanced"
         ``d``.
     n_iter_ : int
         Iterations run.
-    loss_curve_ : ndarray of shape (n_iter_,)
+    loss_curve_ : ndarray of shape (`n_iter_`,)
         ``½‖XₖYₖᵀ − A‖²_F`` after each iteration ``k = 1 … n_iter_``
         (accurate to relative errors of about 1e-15: the loss switches to an
         exact blocked residual when the fast expansion would lose digits).
-    time_curve_ : ndarray of shape (n_iter_,)
+    time_curve_ : ndarray of shape (`n_iter_`,)
         Seconds since the solver started, at each entry of ``loss_curve_``
         (what :class:`~skfactor.plotting.ConvergenceDisplay` plots against
         wall time).
@@ -176,7 +176,7 @@ default="unbalanced"
         iterate-dependent δ).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``A`` has string column names.
 
     See Also

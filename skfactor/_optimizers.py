@@ -124,8 +124,9 @@ class PrecGD(_RightPreconditioned):
 
     With ``f = ½‖LRᵀ − A‖²`` the automatic damping is ``δₖ = ‖LRᵀ − A‖_F``, the
     paper's choice of a damping proportional to the distance to the solution
-    in the noiseless case. Solves use a Cholesky factorization of the d×d
-    matrix (a least-squares solve when it is singular), never an inverse.
+    in the noiseless case. Each preconditioner is applied by a solve of the
+    d×d system (LU with partial pivoting, or a least-squares solve when it is
+    singular), never an explicit inverse.
     """
 
     name = "precgd"
