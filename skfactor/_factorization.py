@@ -4,6 +4,7 @@ from numbers import Integral
 
 import numpy as np
 import scipy.linalg
+import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -16,7 +17,64 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from ._base import FirstOrderEstimatorMixin
 from ._initializers import INITIALIZERS
 from ._linalg import divide_exactly, residual_sq_norm, scale_exponent
-from ._objectives import FactorizationObjective
+from ._objectives import FactorizationObjective, MaskedFactorizationObjective
+
+#: Rows per block of the masked least-squares solve in ``transform``.
+_MASKED_BLOCK_ELEMENTS = 1 << 20
+
+
+def _has_nan(A):
+    """Whether a dense or sparse array holds a NaN (one reduction, no copy)."""
+    data = A.data if sp.issparse(A) else A
+    return bool(data.size) and bool(np.isnan(np.add.reduce(data, axis=None)))
+
+
+def _masked_coefficients(A, Y, full_map):
+    """Row-wise least squares on the observed entries of ``A``.
+
+    For each row ``a``, ``z = argmin ‖P_o(a − Y z)‖`` with ``o`` its observed
+    (non-NaN) entries: the minimum-norm solution ``(Y_oᵀY_o)^† Y_oᵀ a_o``.
+    Rows without NaN use ``full_map`` (the same solution, ``(Yᵀ)^†``). The
+    others are solved together, a block of rows at a time: the Gram matrices
+    ``Σ_{j∈o} y_j y_jᵀ`` of all rows of a block come from one product of the
+    mask with the rows of ``Y ⊗ Y``, then one batched eigendecomposition;
+    eigenvalues below ``max(n, d)·eps·λ_max`` count as zero, so a row with
+    fewer observed entries than ``d`` gets the minimum-norm fit and a row
+    with none gets 0.
+    """
+    Z = np.empty((A.shape[0], Y.shape[1]), dtype=Y.dtype)
+    if sp.issparse(A):
+        A = A.tocsr()
+        nan_rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))[np.isnan(A.data)]
+        incomplete = np.zeros(A.shape[0], dtype=bool)
+        incomplete[nan_rows] = True
+    else:
+        incomplete = np.isnan(A).any(axis=1)
+    complete = ~incomplete
+    if complete.any():
+        Z[complete] = np.asarray(A[complete] @ full_map)
+    if not incomplete.any():
+        return Z
+    n, d = Y.shape
+    outer = (Y[:, :, None] * Y[:, None, :]).reshape(n, d * d)
+    eps = np.finfo(Y.dtype).eps * max(n, d)
+    where = np.flatnonzero(incomplete)
+    step = max(1, _MASKED_BLOCK_ELEMENTS // max(n, d * d))
+    for start in range(0, len(where), step):
+        rows = where[start : start + step]
+        block = A[rows]
+        block = block.toarray() if sp.issparse(block) else block
+        observed = ~np.isnan(block)
+        G = (observed.astype(Y.dtype) @ outer).reshape(len(rows), d, d)
+        b = np.where(observed, block, 0) @ Y
+        w, V = np.linalg.eigh(G)
+        top = w[:, -1:]
+        inv = np.zeros_like(w)
+        keep = w > eps * top
+        inv[keep] = 1.0 / w[keep]
+        coef = np.einsum("rij,ri->rj", V, b) * inv
+        Z[rows] = np.einsum("rij,rj->ri", V, coef)
+    return Z
 
 
 def _least_squares_map(Y):
@@ -253,13 +311,42 @@ default="unbalanced"
         self.warm_start = warm_start
 
     def _validate(self, A, reset):
+        # NaN marks a missing entry; infinities are still errors
         return validate_data(
             self,
             A,
             accept_sparse=("csr", "csc"),
             dtype=[np.float64, np.float32],
+            ensure_all_finite="allow-nan",
             reset=reset,
         )
+
+    def _masked_objective(self, A):
+        """The masked objective, after checking the mask can carry the model."""
+        objective = MaskedFactorizationObjective(A)
+        m, n = A.shape
+        d = self.n_components
+        empty_rows = np.flatnonzero(np.diff(objective._indptr) == n)
+        empty_cols = np.flatnonzero(np.bincount(objective._cols, minlength=n) == m)
+        for what, empty in (("row", empty_rows), ("column", empty_cols)):
+            if len(empty):
+                listed = ", ".join(map(str, empty[:5])) + (
+                    ", …" if len(empty) > 5 else ""
+                )
+                raise ValueError(
+                    f"{len(empty)} {what}(s) of X have no observed entry (index "
+                    f"{listed}): nothing can be learned about them. Drop them, or "
+                    "use LowRankImputer, which handles empty rows and columns."
+                )
+        needed = d * (m + n - d) if d < min(m, n) else m * n
+        if objective.n_observed < needed:
+            raise ValueError(
+                f"X has {objective.n_observed} observed entries, fewer than the "
+                f"{needed} degrees of freedom of a rank-{d} model of a {m}x{n} "
+                "matrix, so the missing entries are not determined. Lower "
+                "n_components or observe more entries."
+            )
+        return objective
 
     def _warm_factors(self, A):
         if not (self.warm_start and hasattr(self, "components_")):
@@ -274,7 +361,7 @@ default="unbalanced"
         if self.embedding_.shape[0] == A.shape[0]:
             X = self.embedding_.astype(A.dtype, copy=True)
         else:
-            X = np.asarray(A @ _least_squares_map(Y))
+            X = _masked_coefficients(A, Y, _least_squares_map(Y))
         return [X, Y]
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -298,7 +385,11 @@ default="unbalanced"
         # Data too large or too small for its dtype is fitted as A / 4**k
         # (exact), and the results are scaled back.
         scale = 4.0 ** scale_exponent(A)
-        objective = FactorizationObjective(divide_exactly(A, scale))
+        missing = _has_nan(A)
+        if missing:
+            objective = self._masked_objective(divide_exactly(A, scale))
+        else:
+            objective = FactorizationObjective(divide_exactly(A, scale))
         d = self.n_components
         m, n = A.shape
         factors = self._run(
@@ -313,7 +404,7 @@ default="unbalanced"
         self.components_ = np.ascontiguousarray(Y_fit.T)
         self.n_components_ = d
         self.reconstruction_err_ = scale * float(
-            np.sqrt(residual_sq_norm(A, X_fit, Y_fit, scale=scale))
+            np.sqrt(residual_sq_norm(A, X_fit, Y_fit, scale=scale, ignore_nan=missing))
         )
         self._transform_map = _least_squares_map(Y_fit)
         return self
@@ -353,7 +444,11 @@ default="unbalanced"
         """
         check_is_fitted(self)
         A = self._validate(X, reset=False)
-        return np.asarray(A @ self._transform_map.astype(A.dtype, copy=False))
+        full_map = self._transform_map.astype(A.dtype, copy=False)
+        if _has_nan(A):
+            Y = self.components_.T.astype(A.dtype, copy=False)
+            return _masked_coefficients(A, Y, full_map)
+        return np.asarray(A @ full_map)
 
     def inverse_transform(self, X):
         """Map coefficients back to feature space: ``Z @ components_``.
@@ -392,12 +487,19 @@ default="unbalanced"
         score : float
         """
         check_is_fitted(self)
+        Z = self.transform(X)
         A = self._validate(X, reset=False)
-        Z = np.asarray(A @ self._transform_map.astype(A.dtype, copy=False))
         Y = self.components_.T.astype(A.dtype, copy=False)
         scale = 4.0 ** scale_exponent(A)
-        mse = residual_sq_norm(A, Z, Y, scale=scale) / (A.shape[0] * A.shape[1])
-        return -mse * scale**2
+        missing = _has_nan(A)
+        observed = A.shape[0] * A.shape[1]
+        if missing:
+            data = A.data if sp.issparse(A) else A
+            observed -= int(np.count_nonzero(np.isnan(data)))
+        if observed == 0:
+            return 0.0
+        sse = residual_sq_norm(A, Z, Y, scale=scale, ignore_nan=missing)
+        return -sse / observed * scale**2
 
     @property
     def _n_features_out(self):
@@ -406,5 +508,6 @@ default="unbalanced"
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags

@@ -40,8 +40,12 @@ def scale_exponent(A):
     data = A.data if sp.issparse(A) else A
     if data.size == 0:
         return 0
-    # two reductions instead of np.abs(data): no data-sized temporary
-    top = max(float(data.max()), -float(data.min()))
+    # two NaN-ignoring reductions (NaN marks a missing entry) instead of
+    # np.abs(data): no data-sized temporary
+    flat = data.ravel(order="K")
+    top = max(float(np.fmax.reduce(flat)), -float(np.fmin.reduce(flat)))
+    if np.isnan(top):  # nothing observed
+        return 0
     if data.dtype == np.float64 and top > 0 and not 1e-150 <= top <= 1e150:
         raise ValueError(
             f"The largest absolute entry of the data is {top:.3g}: squared "
@@ -66,8 +70,11 @@ def divide_exactly(A, scale):
     return A / np.asarray(scale, dtype=A.dtype)
 
 
-def residual_sq_norm(A, X, Y, scale=1.0):
+def residual_sq_norm(A, X, Y, scale=1.0, ignore_nan=False):
     """Return ``‖X @ Y.T - A‖_F² / scale²`` exactly, without an m×n temporary.
+
+    With ``ignore_nan``, entries where ``A`` is NaN (missing) are left out of
+    the sum: the masked residual ``‖P_Ω(XYᵀ − A)‖²``.
 
     The residual is formed one block of rows at a time, so the memory is
     ``O(block·n)`` whatever the size of ``A``. ``A`` may be dense or a
@@ -88,6 +95,8 @@ def residual_sq_norm(A, X, Y, scale=1.0):
         block -= a_block
         if scale != 1.0:
             block /= scale
+        if ignore_nan:
+            block[np.isnan(a_block)] = 0.0  # only where the data is missing
         total += sq_norm(block)
     return total
 

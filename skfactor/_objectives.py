@@ -256,8 +256,129 @@ class FactorizationObjective(Objective):
         return top[0] + top[1] + float(np.sqrt(2.0 * self.value(point)))
 
 
-#: Observations per chunk when evaluating a completion model.
+def _divide(A, c):
+    """``A / c`` for a dense or sparse ``A``, in ``A``'s dtype."""
+    if sp.issparse(A):
+        out = A.copy()
+        out.data /= np.asarray(c, dtype=out.dtype)
+        return out
+    return A / np.asarray(c, dtype=A.dtype)
+
+
+class MaskedFactorizationObjective(FactorizationObjective):
+    r"""``f(X, Y) = ½‖P_Ω(X Yᵀ − A)‖²_F``: factorization with missing entries.
+
+    NaN entries of ``A`` (dense, or stored in a sparse matrix) are missing;
+    everything else is observed, implicit zeros of a sparse matrix included.
+    With ``A₀`` the data with missing entries set to 0 and ``M`` the missing
+    set, the masked loss is the full loss on ``A₀`` minus the model's energy
+    on ``M``, and so are the gradients::
+
+        f    = ½‖XYᵀ − A₀‖² − ½‖P_M(XYᵀ)‖²
+        ∇_X f = X(YᵀY) − A₀Y − E Y,     ∇_Y f = Y(XᵀX) − A₀ᵀX − Eᵀ X
+
+    with ``E = P_M(XYᵀ)`` a sparse matrix on ``M``. An iteration costs the two
+    products with ``A₀`` (``O(nnz·d)`` sparse, ``O(mnd)`` dense, cached and
+    combined linearly for NAG like the full objective) plus ``O(|M|·d)`` for
+    the model at the missing entries; no m×n temporary. The exact loss (below
+    the expansion's precision) skips the missing entries block by block.
+
+    Sketching starts use the zero-filled data rescaled by the observed
+    fraction, ``A₀/p``, an unbiased estimate of ``A`` for entries missing at
+    random.
+    """
+
+    def __init__(self, A, exact_threshold=None):
+        if sp.issparse(A):
+            A = A.tocsr()
+            missing = np.isnan(A.data)
+            filled = A.copy()
+            filled.data[missing] = 0
+            coo = A.tocoo()
+            keep = np.isnan(coo.data)
+            rows, cols = coo.row[keep], coo.col[keep]
+        else:
+            missing = np.isnan(A)
+            rows, cols = np.nonzero(missing)
+            filled = np.where(missing, np.zeros((), dtype=A.dtype), A)
+        super().__init__(filled, exact_threshold)
+        self.A_missing = A  # NaN kept: what the exact loss reads
+        order = np.lexsort((cols, rows))
+        self._rows = rows[order].astype(np.intp, copy=False)
+        self._cols = cols[order].astype(np.intp, copy=False)
+        m, n = self.shape
+        self.n_missing = len(self._rows)
+        self.n_observed = m * n - self.n_missing
+        self.observed_fraction = self.n_observed / (m * n) if m * n else 0.0
+        indptr = np.zeros(m + 1, dtype=np.intp)
+        np.cumsum(np.bincount(self._rows, minlength=m), out=indptr[1:])
+        self._indptr = indptr
+        row_fraction = 1.0 - np.diff(indptr) / max(n, 1)
+        col_fraction = 1.0 - np.bincount(self._cols, minlength=n) / max(m, 1)
+        self._design = float(
+            max(row_fraction.max(initial=0.0), col_fraction.max(initial=0.0))
+        )
+
+    @property
+    def target(self):
+        """``A₀/p``: zero-filled data over the observed fraction."""
+        T = getattr(self, "_target", None)
+        if T is None:
+            p = self.observed_fraction
+            T = self.A if p in (0.0, 1.0) else _divide(self.A, p)
+            self._target = T
+        return T
+
+    def _E(self, point):
+        """The model on the missing set, as a CSR matrix ``P_M(XYᵀ)``."""
+        E = point.cache.get("E_missing")
+        if E is None:
+            X, Y = point.factors
+            values = _entries(X, Y, self._rows, self._cols)
+            E = sp.csr_matrix((values, self._cols, self._indptr), shape=self.shape)
+            point.cache["E_missing"] = E
+        return E
+
+    def value(self, point):
+        f = point.cache.get("value")
+        if f is None:
+            X, Y = point.factors
+            cross = float(np.vdot(self._AY(point), X))
+            quad = float(np.vdot(point.gram(0), point.gram(1)))
+            hidden = sq_norm(self._E(point).data)
+            f = 0.5 * (2.0 * self.reference_loss - 2.0 * cross + quad - hidden)
+            if f < self._exact_below:
+                f = 0.5 * residual_sq_norm(self.A_missing, X, Y, ignore_nan=True)
+            point.cache["value"] = f
+        return f
+
+    def grad_block(self, point, i):
+        grad = super().grad_block(point, i)
+        E = self._E(point)
+        X, Y = point.factors
+        grad -= np.asarray(E @ Y) if i == 0 else np.asarray(E.T @ X)
+        return grad
+
+    def design_curvature(self):
+        """Largest observed fraction of a row or a column: the curvature of
+        the mask in the preconditioned metric (1 without missing entries)."""
+        return self._design
+
+
+#: Observations per chunk when evaluating a model at given entries.
 _CHUNK = 1 << 14
+
+
+def _entries(L, R, rows, cols):
+    """``(L Rᵀ)[rows, cols]`` without forming ``L Rᵀ``: O(len(rows)·r), in
+    chunks so the gathered rows of ``L`` and ``R`` stay small."""
+    out = np.empty(len(rows), dtype=np.result_type(L, R))
+    for start in range(0, len(rows), _CHUNK):
+        stop = start + _CHUNK
+        out[start:stop] = np.einsum(
+            "ij,ij->i", L[rows[start:stop]], R[cols[start:stop]]
+        )
+    return out
 
 
 class SensingObjective(Objective):
@@ -331,14 +452,7 @@ class SensingObjective(Objective):
         R = factors[0] if self.symmetric else factors[1]
         pattern = self.completion
         if pattern is not None:
-            rows, cols = pattern["rows"], pattern["cols"]
-            out = np.empty(len(rows), dtype=np.result_type(L, pattern["values"]))
-            # chunks keep the gathered rows of L and R at O(chunk·r) memory
-            for start in range(0, len(rows), _CHUNK):
-                stop = start + _CHUNK
-                out[start:stop] = np.einsum(
-                    "ij,ij->i", L[rows[start:stop]], R[cols[start:stop]]
-                )
+            out = _entries(L, R, pattern["rows"], pattern["cols"])
             out *= pattern["values"]
             return out
         M = L @ R.T

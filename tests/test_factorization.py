@@ -313,7 +313,8 @@ def test_convergence_warning_once_only_with_positive_tol(small):
 @pytest.mark.parametrize(
     "A, message",
     [
-        (np.array([[1.0, np.nan], [0.0, 1.0]]), "Input X contains NaN"),
+        (np.array([[np.nan, np.nan], [0.0, 1.0]]), "1 row.s. of X have no observed"),
+        (np.array([[np.nan, 1.0], [np.nan, 1.0]]), "1 column.s. of X have no obs"),
         (np.array([[1.0, np.inf], [0.0, 1.0]]), "Input X contains infinity"),
         (np.empty((0, 3)), "0 sample"),
         (np.empty((3, 0)), "0 feature"),
