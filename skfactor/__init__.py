@@ -10,12 +10,16 @@ MatrixSensingPrecGD
     Low-rank trace regression, matrix sensing and completion.
 LinearNetRegressor
     Deep linear networks (reduced-rank regression) by GD, NAG, heavy ball.
+LowRankImputer
+    Missing-value imputation from a low-rank model fitted to the observed
+    entries.
 
 See ``skfactor.datasets`` for planted low-rank problems with an exact
 condition number.
 """
 
 from ._factorization import FactorizationNAG
+from ._imputer import LowRankImputer
 from ._linear_net import LinearNetRegressor
 from ._sensing import MatrixSensingPrecGD
 
@@ -24,6 +28,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "FactorizationNAG",
     "LinearNetRegressor",
+    "LowRankImputer",
     "MatrixSensingPrecGD",
     "__version__",
 ]

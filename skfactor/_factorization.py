@@ -1,6 +1,6 @@
 """FactorizationNAG: low-rank factorization A ≈ X Yᵀ as a transformer."""
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.linalg
@@ -29,11 +29,12 @@ def _has_nan(A):
     return bool(data.size) and bool(np.isnan(np.add.reduce(data, axis=None)))
 
 
-def _masked_coefficients(A, Y, full_map):
-    """Row-wise least squares on the observed entries of ``A``.
+def _masked_coefficients(A, Y, full_map, ridge=0.0):
+    """Row-wise (ridge) least squares on the observed entries of ``A``.
 
-    For each row ``a``, ``z = argmin ‖P_o(a − Y z)‖`` with ``o`` its observed
-    (non-NaN) entries: the minimum-norm solution ``(Y_oᵀY_o)^† Y_oᵀ a_o``.
+    For each row ``a``, ``z = argmin ‖P_o(a − Y z)‖² + ridge·‖z‖²`` with
+    ``o`` its observed (non-NaN) entries: the minimum-norm solution
+    ``(Y_oᵀY_o + ridge·I)^† Y_oᵀ a_o``.
     Rows without NaN use ``full_map`` (the same solution, ``(Yᵀ)^†``). The
     others are solved together, a block of rows at a time: the Gram matrices
     ``Σ_{j∈o} y_j y_jᵀ`` of all rows of a block come from one product of the
@@ -68,22 +69,29 @@ def _masked_coefficients(A, Y, full_map):
         G = (observed.astype(Y.dtype) @ outer).reshape(len(rows), d, d)
         b = np.where(observed, block, 0) @ Y
         w, V = np.linalg.eigh(G)
+        w += ridge
         top = w[:, -1:]
         inv = np.zeros_like(w)
-        keep = w > eps * top
+        keep = w > eps * top if ridge == 0 else w > 0
         inv[keep] = 1.0 / w[keep]
         coef = np.einsum("rij,ri->rj", V, b) * inv
         Z[rows] = np.einsum("rij,rj->ri", V, coef)
     return Z
 
 
-def _least_squares_map(Y):
+def _least_squares_map(Y, ridge=0.0):
     """``(Yᵀ)^†`` of shape (n, d): ``A @ it`` solves ``min_Z ‖A − Z Yᵀ‖``.
 
     Computed from the thin SVD of Y; singular values below
     ``max(n, d)·eps·s₁`` are treated as zero, so the map stays bounded when
-    ``YᵀY`` is singular (over-parameterized fits).
+    ``YᵀY`` is singular (over-parameterized fits). With ``ridge > 0`` it is
+    ``Y (YᵀY + ridge·I)⁻¹``, the solution of the ridge problem
+    ``min_Z ‖A − Z Yᵀ‖² + ridge·‖Z‖²`` that the penalized fit's ``X`` solves.
     """
+    if ridge > 0:
+        d = Y.shape[1]
+        gram = Y.T @ Y + ridge * np.eye(d, dtype=Y.dtype)
+        return np.linalg.solve(gram, Y.T).T.astype(Y.dtype, copy=False)
     return scipy.linalg.pinv(Y.T).astype(Y.dtype, copy=False)
 
 
@@ -174,6 +182,17 @@ default="unbalanced"
 
     init_scale : float > 0 or "auto", default="auto"
         The scale constant of the named start (see ``init``).
+
+    alpha : float >= 0, default=0.0
+        Ridge penalty on the factors, relative to the data:
+        ``½·alpha·σ₁(A)·(‖X‖²_F + ‖Y‖²_F)`` is added to the loss. At a
+        minimum this equals the nuclear-norm penalty ``alpha·σ₁(A)·‖XYᵀ‖_*``:
+        the fitted singular values are those of ``A`` shrunk by
+        ``alpha·σ₁(A)``, and directions weaker than that are dropped. It
+        guards against over-fitting the observed entries when values are
+        missing. ``loss_curve_`` then includes the penalty. σ₁ is estimated
+        by power iterations (of the zero-filled data over the observed
+        fraction, with missing values).
 
     max_iter : int, default=1000
         Maximum number of iterations.
@@ -279,6 +298,7 @@ default="unbalanced"
         **FirstOrderEstimatorMixin._shared_parameter_constraints,
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "init": [StrOptions(set(INITIALIZERS)), tuple, list],
+        "alpha": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -291,6 +311,7 @@ default="unbalanced"
         momentum="auto",
         damping="auto",
         init_scale="auto",
+        alpha=0.0,
         max_iter=1000,
         tol=1e-4,
         random_state=None,
@@ -304,6 +325,7 @@ default="unbalanced"
         self.momentum = momentum
         self.damping = damping
         self.init_scale = init_scale
+        self.alpha = alpha
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
@@ -339,12 +361,14 @@ default="unbalanced"
                     "use LowRankImputer, which handles empty rows and columns."
                 )
         needed = d * (m + n - d) if d < min(m, n) else m * n
-        if objective.n_observed < needed:
+        # with a penalty the minimizer is determined whatever the width
+        if not self.alpha and objective.n_observed < needed:
             raise ValueError(
                 f"X has {objective.n_observed} observed entries, fewer than the "
                 f"{needed} degrees of freedom of a rank-{d} model of a {m}x{n} "
                 "matrix, so the missing entries are not determined. Lower "
-                "n_components or observe more entries."
+                "n_components, set alpha > 0 (a ridge penalty), or observe more "
+                "entries."
             )
         return objective
 
@@ -361,7 +385,8 @@ default="unbalanced"
         if self.embedding_.shape[0] == A.shape[0]:
             X = self.embedding_.astype(A.dtype, copy=True)
         else:
-            X = _masked_coefficients(A, Y, _least_squares_map(Y))
+            ridge = getattr(self, "_ridge", 0.0)
+            X = _masked_coefficients(A, Y, _least_squares_map(Y, ridge), ridge)
         return [X, Y]
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -390,6 +415,11 @@ default="unbalanced"
             objective = self._masked_objective(divide_exactly(A, scale))
         else:
             objective = FactorizationObjective(divide_exactly(A, scale))
+        if self.alpha:
+            # σ₁ from its own seeded power iterations: the start's draws stay
+            # those of random_state
+            sigma = objective.target_norm(np.random.RandomState(0))
+            objective.penalty = self.alpha * sigma
         d = self.n_components
         m, n = A.shape
         factors = self._run(
@@ -406,7 +436,9 @@ default="unbalanced"
         self.reconstruction_err_ = scale * float(
             np.sqrt(residual_sq_norm(A, X_fit, Y_fit, scale=scale, ignore_nan=missing))
         )
-        self._transform_map = _least_squares_map(Y_fit)
+        # the X-subproblem of the penalized loss, in the data's units
+        self._ridge = float(objective.penalty) * scale
+        self._transform_map = _least_squares_map(Y_fit, self._ridge)
         return self
 
     def fit_transform(self, X, y=None):
@@ -447,7 +479,7 @@ default="unbalanced"
         full_map = self._transform_map.astype(A.dtype, copy=False)
         if _has_nan(A):
             Y = self.components_.T.astype(A.dtype, copy=False)
-            return _masked_coefficients(A, Y, full_map)
+            return _masked_coefficients(A, Y, full_map, self._ridge)
         return np.asarray(A @ full_map)
 
     def inverse_transform(self, X):

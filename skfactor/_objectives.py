@@ -171,6 +171,10 @@ class FactorizationObjective(Objective):
         errors of 1e-15).
     """
 
+    #: Ridge penalty ``λ``: the loss gains ``½λ(‖X‖² + ‖Y‖²)`` and the
+    #: gradients ``λX``, ``λY`` (set by the estimator from ``alpha``).
+    penalty = 0.0
+
     def __init__(self, A, exact_threshold=None):
         if sp.issparse(A):
             A = A.tocsr()
@@ -214,8 +218,14 @@ class FactorizationObjective(Objective):
             f = 0.5 * (2.0 * self.reference_loss - 2.0 * cross + quad)
             if f < self._exact_below:
                 f = 0.5 * residual_sq_norm(self.A, X, Y)
-            point.cache["value"] = f
-        return f
+            point.cache["value"] = f + self._penalty_value(point)
+        return point.cache["value"]
+
+    def _penalty_value(self, point):
+        if not self.penalty:
+            return 0.0
+        traces = np.trace(point.gram(0)) + np.trace(point.gram(1))
+        return 0.5 * self.penalty * float(traces)
 
     def grad_block(self, point, i):
         X, Y = point.factors
@@ -225,6 +235,8 @@ class FactorizationObjective(Objective):
         else:
             grad = Y @ point.gram(0)
             grad -= self._AtX(point)
+        if self.penalty:
+            grad += np.asarray(self.penalty, dtype=grad.dtype) * point.factors[i]
         return grad
 
     def grad(self, point):
@@ -253,7 +265,10 @@ class FactorizationObjective(Objective):
     def smoothness(self, point):
         """Bound on ``‖∇²f‖``: ``‖X‖₂² + ‖Y‖₂² + ‖XYᵀ − A‖_F``."""
         top = [float(np.linalg.eigvalsh(point.gram(i))[-1]) for i in (0, 1)]
-        return top[0] + top[1] + float(np.sqrt(2.0 * self.value(point)))
+        return top[0] + top[1] + float(np.sqrt(2.0 * self.value(point))) + self.penalty
+
+    def frozen_curvature(self, point):
+        return super().frozen_curvature(point) + self.penalty
 
 
 def _divide(A, c):
@@ -349,8 +364,8 @@ class MaskedFactorizationObjective(FactorizationObjective):
             f = 0.5 * (2.0 * self.reference_loss - 2.0 * cross + quad - hidden)
             if f < self._exact_below:
                 f = 0.5 * residual_sq_norm(self.A_missing, X, Y, ignore_nan=True)
-            point.cache["value"] = f
-        return f
+            point.cache["value"] = f + self._penalty_value(point)
+        return point.cache["value"]
 
     def grad_block(self, point, i):
         grad = super().grad_block(point, i)

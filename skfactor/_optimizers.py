@@ -21,6 +21,11 @@ def _inner(blocks_a, blocks_b):
     return sum(float(np.vdot(a, b)) for a, b in zip(blocks_a, blocks_b))
 
 
+def _penalty(objective):
+    """The objective's ridge penalty λ (0 for objectives without one)."""
+    return float(getattr(objective, "penalty", 0.0))
+
+
 def _step(F, eta, D):
     """``F − η·D`` as a new array, with one allocation instead of two.
 
@@ -98,6 +103,10 @@ class GD(Optimizer):
 
 
 class _RightPreconditioned(GD):
+    """Shared by PrecGD and ScaledGD: ``Fᵢ⁺ = Fᵢ − η ∇ᵢf (GᵀG + (λ + μ) I)⁻¹``
+    with ``G`` the partner's factor, ``λ`` the method's damping and ``μ`` the
+    objective's ridge penalty on the factors (0 without one)."""
+
     two_factor_only = True
     scale_free = True
 
@@ -105,7 +114,8 @@ class _RightPreconditioned(GD):
         raise NotImplementedError
 
     def _directions(self, objective, point, grads):
-        lam = self._damping_value(objective, point)
+        # a ridge penalty λ on the factors adds λI to each block's curvature
+        lam = self._damping_value(objective, point) + _penalty(objective)
         return [
             right_solve(g, point.gram(objective.partner(i)), lam)
             for i, g in enumerate(grads)
@@ -201,7 +211,11 @@ class APGD(AltGD):
 
     ``(·)^†`` is applied as a minimum-norm least-squares solve (eigenvalues
     below ``d·eps·λ_max`` are treated as zero). For the factorization
-    objective η = 1 is exactly alternating least squares.
+    objective η = 1 is exactly alternating least squares. With a ridge
+    penalty ``½μ(‖L‖² + ‖R‖²)`` on the factors (an objective's ``penalty``,
+    e.g. ``FactorizationNAG(alpha=…)``), the preconditioners become
+    ``(RᵀR + μI)⁻¹`` and ``(L⁺ᵀL⁺ + μI)⁻¹``, so η = 1 stays the exact block
+    minimizer.
     """
 
     name = "apgd"
@@ -209,7 +223,7 @@ class APGD(AltGD):
     scale_free = True
 
     def _direction(self, objective, point, i, grad):
-        return right_solve(grad, point.gram(objective.partner(i)), 0.0)
+        return right_solve(grad, point.gram(objective.partner(i)), _penalty(objective))
 
 
 # ---------------------------------------------------------------------------

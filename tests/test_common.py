@@ -2,7 +2,12 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skfactor import FactorizationNAG, LinearNetRegressor, MatrixSensingPrecGD
+from skfactor import (
+    FactorizationNAG,
+    LinearNetRegressor,
+    LowRankImputer,
+    MatrixSensingPrecGD,
+)
 from skfactor._initializers import INITIALIZERS
 from skfactor._optimizers import OPTIMIZERS
 
@@ -18,6 +23,12 @@ ESTIMATORS += [
     LinearNetRegressor(hidden, optimizer=name)
     for hidden in ((4,), (4, 3))
     for name in ("gd", "nag", "heavy_ball")
+]
+
+ESTIMATORS += [
+    LowRankImputer(),
+    LowRankImputer(optimizer="apgd", add_indicator=True),
+    LowRankImputer(missing_values=-1.0, keep_empty_features=True),
 ]
 
 

@@ -163,3 +163,40 @@ def test_float32_and_extreme_scales_with_missing_entries(planted):
     assert m32.components_.dtype == np.float32
     assert _missing_error(m32, A, mask) < 1e-3
     assert _missing_error(big, A * 1e30, mask) < 1e-3
+
+
+def test_ridge_penalty_soft_thresholds_the_singular_values():
+    """½‖XYᵀ − A‖² + ½λ(‖X‖² + ‖Y‖²) is minimized by A's SVD with σᵢ − λ."""
+    A, U, s, V = make_low_rank_matrix(40, 30, 4, 4, random_state=5)
+    alpha = 0.3
+    model = FactorizationNAG(
+        6, alpha=alpha, optimizer="apgd", tol=1e-12, max_iter=5000, random_state=0
+    ).fit(A)
+    lam = alpha * s[0]  # σ₁(A) = 1 here; estimated by the estimator
+    fitted = np.linalg.svd(model.embedding_ @ model.components_, compute_uv=False)
+    np.testing.assert_allclose(fitted[:4], np.maximum(s - lam, 0), atol=1e-6)
+    assert np.all(fitted[4:] < 1e-6)
+    # transform solves the same ridge problem as the fitted X
+    np.testing.assert_allclose(model.transform(A), model.embedding_, atol=1e-6)
+
+
+def test_penalized_objective_gradients_match_finite_differences():
+    rng = np.random.RandomState(6)
+    A = rng.standard_normal((8, 6))
+    A[rng.rand(*A.shape) < 0.3] = np.nan
+    objective = MaskedFactorizationObjective(A)
+    objective.penalty = 0.7
+    X, Y = rng.standard_normal((8, 2)), rng.standard_normal((6, 2))
+    grads = objective.grad(objective.point([X, Y]))
+    h = 1e-6
+    for i, F in enumerate((X, Y)):
+        D = rng.standard_normal(F.shape)
+        plus = [X.copy(), Y.copy()]
+        minus = [X.copy(), Y.copy()]
+        plus[i] += h * D
+        minus[i] -= h * D
+        numeric = (
+            objective.value(objective.point(plus))
+            - objective.value(objective.point(minus))
+        ) / (2 * h)
+        assert numeric == pytest.approx(np.sum(grads[i] * D), rel=1e-6)

@@ -1,0 +1,323 @@
+"""LowRankImputer: fill missing entries from a low-rank model of the data."""
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.impute import MissingIndicator
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import FirstOrderEstimatorMixin
+from ._factorization import FactorizationNAG
+from ._initializers import INITIALIZERS
+
+_SHARED = FirstOrderEstimatorMixin._shared_parameter_constraints
+
+
+def _is_nan_marker(value):
+    return isinstance(value, float) and math.isnan(value)
+
+
+class LowRankImputer(TransformerMixin, BaseEstimator):
+    """Impute missing entries from a low-rank factorization of the data.
+
+    The columns are centred by their observed means. Then the centred matrix is
+    factored as ``X Yᵀ`` with :class:`FactorizationNAG`, minimizing the squared
+    error over the **observed entries only**. ``transform`` fits each row's
+    coefficients on the components by least squares over its observed entries,
+    and fills the missing entries with ``mean + (coefficients) Yᵀ``. Observed
+    entries are returned unchanged. A row with no observed entry gets the column
+    means.
+
+    The observed means are only estimates of the true ones. Centring by them adds
+    at most one to the rank that the data need: exactly rank-r data are
+    reproduced at ``n_components = r + 1``. The default ridge penalty
+    (``alpha``) shrinks weak directions, so a generous ``n_components`` is
+    safe.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Rank of the model. Choose it by cross-validation, e.g. a
+        ``GridSearchCV`` over a pipeline that ends in a predictor.
+
+    alpha : float >= 0, default=0.1
+        Ridge penalty on the factors relative to the data's top singular value,
+        as in :class:`FactorizationNAG`. It is equivalent to a nuclear-norm
+        penalty that shrinks every singular value by ``alpha·σ₁``. Without it
+        (``alpha=0``), a rank close to the number of observed entries per row
+        over-fits: the row-wise least squares of ``transform`` then has almost
+        as many unknowns as observations.
+
+    missing_values : float or int, default=np.nan
+        The placeholder for missing entries. With a value other than NaN, NaN
+        in the input is an error.
+
+    optimizer : str, default="nag"
+        As in :class:`FactorizationNAG` (``"apgd"`` is often fastest on noisy
+        data).
+
+    init : str, default="spectral"
+        As in :class:`FactorizationNAG`. The spectral start, the top singular
+        vectors of the zero-filled data rescaled by the observed fraction, needs
+        far fewer iterations with missing entries than the unbalanced start.
+
+    learning_rate, momentum, damping, init_scale, max_iter, tol, random_state, \
+verbose :
+        Passed to :class:`FactorizationNAG`.
+
+    add_indicator : bool, default=False
+        Append :class:`~sklearn.impute.MissingIndicator` columns, one for each
+        feature with missing entries in ``fit``.
+
+    keep_empty_features : bool, default=False
+        What to do with features that have no observed entry during ``fit``.
+        By default they are dropped from the output, as scikit-learn's imputers
+        do. With True they are kept and filled with 0.
+
+    Attributes
+    ----------
+    factorization_ : FactorizationNAG
+        The fitted model of the centred data, over the non-empty features.
+    statistics_ : ndarray of shape (n_features,)
+        The observed mean of each feature; NaN for empty features.
+    indicator_ : MissingIndicator or None
+        The fitted indicator, when ``add_indicator=True``.
+    n_iter_, loss_curve_, time_curve_, reference_loss_, converged_ :
+        Copied from ``factorization_``, so that
+        :class:`~skfactor.plotting.ConvergenceDisplay` draws the fit.
+    n_features_in_, feature_names_in_ :
+        Features seen during fit.
+
+    See Also
+    --------
+    sklearn.impute.SimpleImputer : Column statistics.
+    sklearn.impute.KNNImputer : Nearest neighbours.
+    sklearn.impute.IterativeImputer : Round-robin regression.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfactor import LowRankImputer
+    >>> from skfactor.datasets import make_low_rank_matrix
+    >>> A, *_ = make_low_rank_matrix(100, 30, rank=3, condition_number=5,
+    ...                              random_state=0)
+    >>> rng = np.random.RandomState(0)
+    >>> X = A.copy()
+    >>> X[rng.rand(*A.shape) < 0.2] = np.nan
+    >>> imputer = LowRankImputer(n_components=4, tol=1e-8, max_iter=2000,
+    ...                          random_state=0)
+    >>> filled = imputer.fit_transform(X)
+    >>> bool(np.isnan(filled).any())
+    False
+    >>> missing = np.isnan(X)
+    >>> bool(np.abs(filled[missing] - A[missing]).max() < 1e-4)
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **{
+            key: value
+            for key, value in _SHARED.items()
+            if key != "warm_start"  # every fit starts afresh
+        },
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "missing_values": [Real],
+        "init": [StrOptions(set(INITIALIZERS)), tuple, list],
+        "add_indicator": ["boolean"],
+        "keep_empty_features": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        alpha=0.1,
+        missing_values=np.nan,
+        optimizer="nag",
+        init="spectral",
+        learning_rate="auto",
+        momentum="auto",
+        damping="auto",
+        init_scale="auto",
+        max_iter=1000,
+        tol=1e-4,
+        random_state=None,
+        verbose=0,
+        add_indicator=False,
+        keep_empty_features=False,
+    ):
+        self.n_components = n_components
+        self.alpha = alpha
+        self.missing_values = missing_values
+        self.optimizer = optimizer
+        self.init = init
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.damping = damping
+        self.init_scale = init_scale
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+        self.add_indicator = add_indicator
+        self.keep_empty_features = keep_empty_features
+
+    # -- input ------------------------------------------------------------------
+    def _validate(self, X, reset):
+        nan_marker = _is_nan_marker(self.missing_values)
+        X = validate_data(
+            self,
+            X,
+            dtype=[np.float64, np.float32],
+            ensure_all_finite="allow-nan" if nan_marker else True,
+            reset=reset,
+            copy=not nan_marker,
+        )
+        if not nan_marker:
+            X[X == self.missing_values] = np.nan
+        return X
+
+    # -- fit ----------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the low-rank model to the observed entries of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data with missing entries marked by ``missing_values``.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted imputer.
+        """
+        X = self._validate(X, reset=True)
+        missing = np.isnan(X)
+        observed_counts = X.shape[0] - missing.sum(axis=0)
+        self._valid = observed_counts > 0
+        sums = np.where(missing, 0, X).sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = sums / observed_counts
+        self.statistics_ = np.where(self._valid, means, np.nan).astype(X.dtype)
+        centred = X[:, self._valid] - self.statistics_[self._valid]
+        # rows with nothing observed carry no information about the model
+        rows = ~np.isnan(centred).all(axis=1)
+        if not rows.any():
+            raise ValueError(
+                "LowRankImputer: X has no observed entry; there is nothing to "
+                "learn from."
+            )
+        self.factorization_ = FactorizationNAG(
+            self.n_components,
+            optimizer=self.optimizer,
+            init=self.init,
+            learning_rate=self.learning_rate,
+            momentum=self.momentum,
+            damping=self.damping,
+            init_scale=self.init_scale,
+            alpha=self.alpha,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            random_state=self.random_state,
+            verbose=self.verbose,
+        ).fit(centred[rows])
+        for name in (
+            "n_iter_",
+            "loss_curve_",
+            "time_curve_",
+            "reference_loss_",
+            "converged_",
+        ):
+            setattr(self, name, getattr(self.factorization_, name))
+        if self.add_indicator:
+            marker = np.nan
+            self.indicator_ = MissingIndicator(missing_values=marker).fit(X)
+        else:
+            self.indicator_ = None
+        return self
+
+    # -- transform ----------------------------------------------------------------
+    def transform(self, X):
+        """Fill the missing entries of ``X`` from the low-rank model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X_filled : ndarray of shape (n_samples, n_features_out)
+            ``X`` with its missing entries replaced. Observed entries are
+            unchanged. Empty features are dropped, or filled with 0 when
+            ``keep_empty_features=True``. Indicator columns come last.
+        """
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        missing = np.isnan(X)
+        valid = self._valid
+        means = self.statistics_[valid]
+        centred = X[:, valid] - means
+        model = self.factorization_
+        Z = model.transform(centred)
+        completed = Z @ model.components_.astype(X.dtype, copy=False)
+        completed += means
+        out = X.copy()
+        sub = out[:, valid]
+        sub[missing[:, valid]] = completed[missing[:, valid]]
+        out[:, valid] = sub
+        if self.keep_empty_features:
+            out[:, ~valid] = 0.0
+        else:
+            out = out[:, valid]
+        if self.indicator_ is not None:
+            indicator = self.indicator_.transform(X).astype(out.dtype)
+            out = np.hstack([out, indicator])
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output features.
+
+        Parameters
+        ----------
+        input_features : array-like of str, default=None
+            Input feature names; ``feature_names_in_`` or ``x0, x1, …`` when
+            None.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str
+        """
+        check_is_fitted(self)
+        n = self.n_features_in_
+        if input_features is None:
+            names = getattr(self, "feature_names_in_", None)
+            if names is None:
+                names = np.array([f"x{i}" for i in range(n)], dtype=object)
+        else:
+            names = np.asarray(input_features, dtype=object)
+            if len(names) != n:
+                raise ValueError(
+                    f"input_features has {len(names)} names, but the imputer was "
+                    f"fitted on {n} features."
+                )
+            fitted = getattr(self, "feature_names_in_", None)
+            if fitted is not None and not np.array_equal(names, fitted):
+                raise ValueError("input_features is not equal to feature_names_in_.")
+        kept = names if self.keep_empty_features else names[self._valid]
+        if self.indicator_ is None:
+            return np.asarray(kept, dtype=object)
+        flags = self.indicator_.get_feature_names_out(names)
+        return np.concatenate([np.asarray(kept, dtype=object), flags])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = _is_nan_marker(self.missing_values)
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
