@@ -107,8 +107,8 @@ verbose :
     >>> rng = np.random.RandomState(0)
     >>> X = A.copy()
     >>> X[rng.rand(*A.shape) < 0.2] = np.nan
-    >>> imputer = LowRankImputer(n_components=4, tol=1e-8, max_iter=2000,
-    ...                          random_state=0)
+    >>> imputer = LowRankImputer(n_components=4, alpha=0.0, tol=1e-8,
+    ...                          max_iter=2000, random_state=0)
     >>> filled = imputer.fit_transform(X)
     >>> bool(np.isnan(filled).any())
     False
