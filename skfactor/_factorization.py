@@ -268,6 +268,24 @@ default="unbalanced"
     when ``YᵀY`` is singular. ``score`` is the negative mean squared
     reconstruction error of ``Z Yᵀ``.
 
+    **Missing entries.** NaN marks a missing entry, in dense input or stored in
+    a sparse matrix. The implicit zeros of a sparse matrix are observed zeros.
+    The fit minimizes ``½‖P_Ω(XYᵀ − A)‖²`` over the observed set Ω with any
+    optimizer and start. Sketching starts use the zero-filled data divided by
+    the observed fraction, and ``init="spectral"`` needs far fewer
+    iterations here than the unbalanced default. An iteration costs the two
+    products with the zero-filled data plus ``O(|missing|·d)`` for the model
+    at the missing entries, with no m×n temporary; the zero-filled copy of
+    dense data is the one extra data-sized array.
+    ``loss_curve_``, ``reconstruction_err_`` and ``score`` count observed
+    entries only.
+    ``transform`` solves each row's least squares over its observed
+    entries. It is vectorized over rows, and a row with nothing observed gets
+    0. A row or a column with no observed entry in ``fit`` is an error, and so
+    is a mask with fewer observations than a rank-d model has degrees of
+    freedom (unless ``alpha > 0``). For imputation, see
+    :class:`LowRankImputer`.
+
     References
     ----------
     Z. Xu, Y. Wang, T. Zhao, R. Ward, M. Tao. Provable acceleration of
@@ -397,6 +415,7 @@ default="unbalanced"
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The matrix ``A`` to factor. float32 input is fitted in float32.
+            NaN entries are missing (see Notes).
         y : None
             Ignored.
 
