@@ -167,7 +167,7 @@ def test_float32_and_extreme_scales_with_missing_entries(planted):
 
 def test_ridge_penalty_soft_thresholds_the_singular_values():
     """½‖XYᵀ − A‖² + ½λ(‖X‖² + ‖Y‖²) is minimized by A's SVD with σᵢ − λ."""
-    A, U, s, V = make_low_rank_matrix(40, 30, 4, 4, random_state=5)
+    A, _, s, _ = make_low_rank_matrix(40, 30, 4, 4, random_state=5)
     alpha = 0.3
     model = FactorizationNAG(
         6, alpha=alpha, optimizer="apgd", tol=1e-12, max_iter=5000, random_state=0
