@@ -366,8 +366,8 @@ default="unbalanced"
         objective = MaskedFactorizationObjective(A)
         m, n = A.shape
         d = self.n_components
-        empty_rows = np.flatnonzero(np.diff(objective._indptr) == n)
-        empty_cols = np.flatnonzero(np.bincount(objective._cols, minlength=n) == m)
+        empty_rows = np.flatnonzero(objective.row_missing == n)
+        empty_cols = np.flatnonzero(objective.col_missing == m)
         for what, empty in (("row", empty_rows), ("column", empty_cols)):
             if len(empty):
                 listed = ", ".join(map(str, empty[:5])) + (

@@ -292,44 +292,63 @@ class MaskedFactorizationObjective(FactorizationObjective):
         f    = ½‖XYᵀ − A₀‖² − ½‖P_M(XYᵀ)‖²
         ∇_X f = X(YᵀY) − A₀Y − E Y,     ∇_Y f = Y(XᵀX) − A₀ᵀX − Eᵀ X
 
-    with ``E = P_M(XYᵀ)`` a sparse matrix on ``M``. An iteration costs the two
-    products with ``A₀`` (``O(nnz·d)`` sparse, ``O(mnd)`` dense, cached and
-    combined linearly for NAG like the full objective) plus ``O(|M|·d)`` for
-    the model at the missing entries; no m×n temporary. The exact loss (below
-    the expansion's precision) skips the missing entries block by block.
+    with ``E = P_M(XYᵀ)``. An iteration costs the two products with ``A₀``
+    (``O(nnz·d)`` sparse, ``O(mnd)`` dense, cached and combined linearly for
+    NAG like the full objective) plus the model on the missing set. When
+    there are few missing entries (at most 5 % of dense data, or sparse
+    data) they are gathered: ``O(|M|·d)``, and ``E`` is a sparse matrix.
+    Otherwise ``XYᵀ`` is formed one block of rows at a time, masked, and
+    multiplied by ``Y`` and ``X``: three more blocked products, which BLAS
+    runs ~10× faster per entry than the gather. No m×n temporary either way.
+    The exact loss (below the expansion's precision) skips the missing
+    entries block by block.
 
     Sketching starts use the zero-filled data rescaled by the observed
     fraction, ``A₀/p``, an unbiased estimate of ``A`` for entries missing at
     random.
     """
 
+    #: Above this missing fraction, dense data evaluate the model at the
+    #: missing entries by blocked products instead of gathering them one by
+    #: one: a gathered entry costs about as much as a row block's d-long dot
+    #: product, but without BLAS.
+    BLOCKED_ABOVE = 0.05
+
     def __init__(self, A, exact_threshold=None):
+        m, n = A.shape
+        self._mask = None
         if sp.issparse(A):
             A = A.tocsr()
-            missing = np.isnan(A.data)
             filled = A.copy()
-            filled.data[missing] = 0
+            filled.data[np.isnan(A.data)] = 0
             coo = A.tocoo()
             keep = np.isnan(coo.data)
             rows, cols = coo.row[keep], coo.col[keep]
         else:
             missing = np.isnan(A)
-            rows, cols = np.nonzero(missing)
             filled = np.where(missing, np.zeros((), dtype=A.dtype), A)
+            self.row_missing = missing.sum(axis=1)
+            self.col_missing = missing.sum(axis=0)
+            if self.row_missing.sum() > self.BLOCKED_ABOVE * m * n:
+                self._mask = missing  # 1 byte per entry, read block by block
+                rows = cols = None
+            else:
+                rows, cols = np.nonzero(missing)
         super().__init__(filled, exact_threshold)
         self.A_missing = A  # NaN kept: what the exact loss reads
-        order = np.lexsort((cols, rows))
-        self._rows = rows[order].astype(np.intp, copy=False)
-        self._cols = cols[order].astype(np.intp, copy=False)
-        m, n = self.shape
-        self.n_missing = len(self._rows)
+        if rows is not None:
+            order = np.lexsort((cols, rows))
+            self._rows = rows[order].astype(np.intp, copy=False)
+            self._cols = cols[order].astype(np.intp, copy=False)
+            self.row_missing = np.bincount(self._rows, minlength=m)
+            self.col_missing = np.bincount(self._cols, minlength=n)
+            self._indptr = np.zeros(m + 1, dtype=np.intp)
+            np.cumsum(self.row_missing, out=self._indptr[1:])
+        self.n_missing = int(self.row_missing.sum())
         self.n_observed = m * n - self.n_missing
         self.observed_fraction = self.n_observed / (m * n) if m * n else 0.0
-        indptr = np.zeros(m + 1, dtype=np.intp)
-        np.cumsum(np.bincount(self._rows, minlength=m), out=indptr[1:])
-        self._indptr = indptr
-        row_fraction = 1.0 - np.diff(indptr) / max(n, 1)
-        col_fraction = 1.0 - np.bincount(self._cols, minlength=n) / max(m, 1)
+        row_fraction = 1.0 - self.row_missing / max(n, 1)
+        col_fraction = 1.0 - self.col_missing / max(m, 1)
         self._design = float(
             max(row_fraction.max(initial=0.0), col_fraction.max(initial=0.0))
         )
@@ -344,15 +363,39 @@ class MaskedFactorizationObjective(FactorizationObjective):
             self._target = T
         return T
 
-    def _E(self, point):
-        """The model on the missing set, as a CSR matrix ``P_M(XYᵀ)``."""
-        E = point.cache.get("E_missing")
-        if E is None:
-            X, Y = point.factors
+    def _missing_part(self, point, products):
+        """``‖P_M(XYᵀ)‖²`` and, with ``products``, ``(E Y, Eᵀ X)`` for
+        ``E = P_M(XYᵀ)``: the model on the missing set, cached per point."""
+        cache = point.cache
+        if "missing_products" in cache or (not products and "missing_energy" in cache):
+            return cache["missing_energy"], cache.get("missing_products")
+        X, Y = point.factors
+        EY = EtX = None
+        if self._mask is None:
             values = _entries(X, Y, self._rows, self._cols)
-            E = sp.csr_matrix((values, self._cols, self._indptr), shape=self.shape)
-            point.cache["E_missing"] = E
-        return E
+            energy = sq_norm(values)
+            if products:
+                E = sp.csr_matrix((values, self._cols, self._indptr), shape=self.shape)
+                EY, EtX = np.asarray(E @ Y), np.asarray(E.T @ X)
+        else:
+            m, n = self.shape
+            rows = max(1, _MASK_BLOCK_ELEMENTS // max(n, 1))
+            energy = 0.0
+            if products:
+                EY = np.empty_like(X)
+                EtX = np.zeros_like(Y)
+            for start in range(0, m, rows):
+                stop = min(start + rows, m)
+                block = X[start:stop] @ Y.T
+                block *= self._mask[start:stop]  # the model on missing entries
+                energy += sq_norm(block)
+                if products:
+                    EY[start:stop] = block @ Y
+                    EtX += block.T @ X[start:stop]
+        cache["missing_energy"] = energy
+        if products:
+            cache["missing_products"] = (EY, EtX)
+        return energy, cache.get("missing_products")
 
     def value(self, point):
         f = point.cache.get("value")
@@ -360,7 +403,7 @@ class MaskedFactorizationObjective(FactorizationObjective):
             X, Y = point.factors
             cross = float(np.vdot(self._AY(point), X))
             quad = float(np.vdot(point.gram(0), point.gram(1)))
-            hidden = sq_norm(self._E(point).data)
+            hidden, _ = self._missing_part(point, products=False)
             f = 0.5 * (2.0 * self.reference_loss - 2.0 * cross + quad - hidden)
             if f < self._exact_below:
                 f = 0.5 * residual_sq_norm(self.A_missing, X, Y, ignore_nan=True)
@@ -369,9 +412,8 @@ class MaskedFactorizationObjective(FactorizationObjective):
 
     def grad_block(self, point, i):
         grad = super().grad_block(point, i)
-        E = self._E(point)
-        X, Y = point.factors
-        grad -= np.asarray(E @ Y) if i == 0 else np.asarray(E.T @ X)
+        _, (EY, EtX) = self._missing_part(point, products=True)
+        grad -= EY if i == 0 else EtX
         return grad
 
     def design_curvature(self):
@@ -379,6 +421,9 @@ class MaskedFactorizationObjective(FactorizationObjective):
         the mask in the preconditioned metric (1 without missing entries)."""
         return self._design
 
+
+#: Elements of one row block of the model on the missing set (2 MiB float64).
+_MASK_BLOCK_ELEMENTS = 1 << 20
 
 #: Observations per chunk when evaluating a model at given entries.
 _CHUNK = 1 << 14
