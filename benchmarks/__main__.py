@@ -17,7 +17,15 @@ import sklearn
 import skfactor
 
 #: Modules in the order the README shows their tables.
-MODULES = ("roofline", "complexity", "peers", "scaling", "sensing", "linear_net")
+MODULES = (
+    "roofline",
+    "complexity",
+    "peers",
+    "scaling",
+    "sensing",
+    "linear_net",
+    "imputation",
+)
 
 
 def main(argv=None):
