@@ -214,20 +214,10 @@ verbose :
                 "LowRankImputer: X has no observed entry; there is nothing to "
                 "learn from."
             )
-        self.factorization_ = FactorizationNAG(
-            self.n_components,
-            optimizer=self.optimizer,
-            init=self.init,
-            learning_rate=self.learning_rate,
-            momentum=self.momentum,
-            damping=self.damping,
-            init_scale=self.init_scale,
-            alpha=self.alpha,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            random_state=self.random_state,
-            verbose=self.verbose,
-        ).fit(centred[rows])
+        # every parameter the two share, passed through by name
+        shared = FactorizationNAG().get_params().keys() & self.get_params().keys()
+        params = {key: getattr(self, key) for key in shared}
+        self.factorization_ = FactorizationNAG(**params).fit(centred[rows])
         for name in (
             "n_iter_",
             "loss_curve_",
