@@ -219,12 +219,32 @@ def load_matrix(path):
     return A
 
 
+#: CSV cells read as a missing entry (NaN).
+_MISSING_CELLS = {"", "na", "nan", "n/a", "null"}
+
+
+def _cell(text):
+    text = text.strip()
+    return np.nan if text.lower() in _MISSING_CELLS else float(text)
+
+
 def _read_csv(path):
+    """Comma-separated numbers; empty, NA or NaN cells are missing entries."""
+    with open(path, encoding="utf-8") as handle:
+        first = handle.readline()
     try:
-        return np.loadtxt(path, delimiter=",", ndmin=2)
+        [_cell(cell) for cell in first.split(",")]
+        header = 0
     except ValueError:
-        # a header line of column names
-        return np.loadtxt(path, delimiter=",", ndmin=2, skiprows=1)
+        header = 1  # a line of column names
+    return np.loadtxt(
+        path,
+        delimiter=",",
+        ndmin=2,
+        converters=_cell,
+        dtype=np.float64,
+        skiprows=header,
+    )
 
 
 def _first_line(exc):
@@ -301,6 +321,10 @@ def _run_fit(args):
     A = load_matrix(args.data)
     shape = "x".join(map(str, A.shape))
     kind = f"sparse, {A.nnz} stored entries" if hasattr(A, "nnz") else "dense"
+    values = A.data if hasattr(A, "nnz") else A
+    n_missing = int(np.count_nonzero(np.isnan(values)))
+    if n_missing:
+        kind += f", {n_missing} missing entries fitted around"
     print(f"{args.data}: {shape} ({kind}); fitting {args.n_components} components")
     model = FactorizationNAG(
         args.n_components,
@@ -317,14 +341,13 @@ def _run_fit(args):
         warnings.simplefilter("always", ConvergenceWarning)
         model.fit(A)
     seconds = time.perf_counter() - start
-    norm = (
-        np.sqrt(float(A.multiply(A).sum())) if hasattr(A, "nnz") else np.linalg.norm(A)
-    )
+    norm = float(np.sqrt(np.nansum(values**2)))  # over the observed entries
     relative = model.reconstruction_err_ / norm if norm > 0 else 0.0
     status = "converged" if model.converged_ else "stopped at max_iter"
     print(
         f"{model.n_iter_} iterations ({status}) in {seconds:.2f} s; relative "
         f"error ‖A − XYᵀ‖/‖A‖ = {relative:.4e}"
+        + (" (observed entries)" if n_missing else "")
     )
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)

@@ -211,3 +211,25 @@ def test_cli_errors_never_show_tracebacks():
         assert proc.returncode == 2, argv
         assert "Traceback" not in proc.stderr
         assert proc.stderr.count("\n") == 1, proc.stderr
+
+
+def test_fit_csv_with_missing_cells(tmp_path, capsys):
+    A, *_ = make_low_rank_matrix(60, 30, 3, 5, random_state=0)
+    rng = np.random.RandomState(0)
+    missing = rng.rand(*A.shape) < 0.2
+    cells = np.where(missing, "", A.astype(str))
+    cells[0, 0], cells[1, 1] = "NA", "nan"
+    missing[0, 0] = missing[1, 1] = True
+    text = "\n".join(",".join(row) for row in cells) + "\n"
+    (tmp_path / "m.csv").write_text(",".join(f"c{j}" for j in range(30)) + "\n" + text)
+    loaded = load_matrix(str(tmp_path / "m.csv"))
+    np.testing.assert_array_equal(np.isnan(loaded), missing)
+    np.testing.assert_allclose(loaded[~missing], A[~missing], rtol=1e-15)
+    argv = ["fit", str(tmp_path / "m.csv"), "--n-components", "4", "--quiet"]
+    assert (
+        main([*argv, "--init", "spectral", "--tol", "1e-8", "--max-iter", "3000"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert (
+        f"{int(missing.sum())} missing entries" in out and "(observed entries)" in out
+    )
