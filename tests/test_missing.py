@@ -8,6 +8,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from skfactor import FactorizationNAG
+from skfactor._initializers import INITIALIZERS
 from skfactor._objectives import MaskedFactorizationObjective
 from skfactor._optimizers import OPTIMIZERS
 from skfactor.datasets import make_low_rank_matrix
@@ -46,9 +47,7 @@ def test_nag_recovers_the_missing_entries_and_beats_gd(planted):
 
 
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
-@pytest.mark.parametrize(
-    "init", ["unbalanced", "spectral", "nystrom", "ward_kolda", "gaussian"]
-)
+@pytest.mark.parametrize("init", sorted(INITIALIZERS))
 def test_every_optimizer_and_start_runs_on_missing_data(planted, optimizer, init):
     with_nan = planted[1]
     model = FactorizationNAG(
