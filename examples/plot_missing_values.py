@@ -54,7 +54,7 @@ print(f"chosen by held-out entries: n_components={d}, alpha={alpha}")
 fig, ax = plt.subplots()
 for a, values in errors.items():
     ax.semilogy(ranks, values, marker="o", label=f"alpha = {a}")
-ax.axvline(7, color="gray", linestyle=":", label="planted rank + 1 (centring)")
+ax.axvline(6, color="gray", linestyle=":", label="planted rank")
 ax.set_xlabel("n_components")
 ax.set_ylabel("relative error on held-out entries")
 ax.legend()

@@ -15,6 +15,9 @@ from ._initializers import INITIALIZERS
 
 _SHARED = FirstOrderEstimatorMixin._shared_parameter_constraints
 
+#: Most alternations between the column offsets and the low-rank fit.
+MAX_CENTRING_ROUNDS = 10
+
 
 def _is_nan_marker(value):
     return isinstance(value, float) and math.isnan(value)
@@ -23,19 +26,22 @@ def _is_nan_marker(value):
 class LowRankImputer(TransformerMixin, BaseEstimator):
     """Impute missing entries from a low-rank factorization of the data.
 
-    The columns are centred by their observed means. Then the centred matrix is
-    factored as ``X Yᵀ`` with :class:`FactorizationNAG`, minimizing the squared
-    error over the **observed entries only**. ``transform`` fits each row's
-    coefficients on the components by least squares over its observed entries,
-    and fills the missing entries with ``mean + (coefficients) Yᵀ``. Observed
-    entries are returned unchanged. A row with no observed entry gets the column
-    means.
+    The model is ``μ + X Yᵀ``, with column offsets μ and a rank-d factorization
+    fitted by :class:`FactorizationNAG`. It minimizes the squared error over the
+    **observed entries only**. Starting from the observed column means, the fit
+    alternates between the factorization (warm-started) and the offsets that
+    best fit the observed residual, until the offsets settle.
 
-    The observed means are only estimates of the true ones. Centring by them adds
-    at most one to the rank that the data need: exactly rank-r data are
-    reproduced at ``n_components = r + 1``. The default ridge penalty
-    (``alpha``) shrinks weak directions, so a generous ``n_components`` is
-    safe.
+    ``transform`` fits each row's coefficients on the components by (ridge)
+    least squares over its observed entries, and fills the missing entries with
+    ``μ + (coefficients) Yᵀ``. Observed entries are returned unchanged. A row
+    with no observed entry gets μ.
+
+    Centring by the observed means alone would add one weak direction to the
+    rank that the data need: the error of those means. Refining the offsets
+    removes it, so exactly rank-r data plus offsets are reproduced at
+    ``n_components = r``. The default ridge penalty (``alpha``) shrinks weak
+    directions, so a generous ``n_components`` is safe.
 
     Parameters
     ----------
@@ -43,7 +49,7 @@ class LowRankImputer(TransformerMixin, BaseEstimator):
         Rank of the model. Choose it by cross-validation, e.g. a
         ``GridSearchCV`` over a pipeline that ends in a predictor.
 
-    alpha : float >= 0, default=0.1
+    alpha : float >= 0, default=0.05
         Ridge penalty on the factors relative to the data's top singular value,
         as in :class:`FactorizationNAG`. It is equivalent to a nuclear-norm
         penalty that shrinks every singular value by ``alpha·σ₁``. Without it
@@ -82,12 +88,16 @@ verbose :
     factorization_ : FactorizationNAG
         The fitted model of the centred data, over the non-empty features.
     statistics_ : ndarray of shape (n_features,)
-        The observed mean of each feature; NaN for empty features.
+        The fitted column offsets μ, starting from the observed means; NaN
+        for empty features.
+    n_rounds_ : int
+        Alternations between the factorization and the offsets (at most 10).
     indicator_ : MissingIndicator or None
         The fitted indicator, when ``add_indicator=True``.
     n_iter_, loss_curve_, time_curve_, reference_loss_, converged_ :
-        Copied from ``factorization_``, so that
-        :class:`~skfactor.plotting.ConvergenceDisplay` draws the fit.
+        As in :class:`FactorizationNAG`, over all the rounds: ``n_iter_`` is
+        their total, and the curves are joined end to end. Use them with
+        :class:`~skfactor.plotting.ConvergenceDisplay`.
     n_features_in_, feature_names_in_ :
         Features seen during fit.
 
@@ -135,7 +145,7 @@ verbose :
         self,
         n_components=2,
         *,
-        alpha=0.1,
+        alpha=0.05,
         missing_values=np.nan,
         optimizer="nag",
         init="spectral",
@@ -206,26 +216,46 @@ verbose :
         with np.errstate(invalid="ignore", divide="ignore"):
             means = sums / observed_counts
         self.statistics_ = np.where(self._valid, means, np.nan).astype(X.dtype)
-        centred = X[:, self._valid] - self.statistics_[self._valid]
+        data = X[:, self._valid]
         # rows with nothing observed carry no information about the model
-        rows = ~np.isnan(centred).all(axis=1)
+        rows = ~np.isnan(data).all(axis=1)
         if not rows.any():
             raise ValueError(
                 "LowRankImputer: X has no observed entry; there is nothing to "
                 "learn from."
             )
+        data = data[rows]
+        observed = ~np.isnan(data)
+        counts = observed.sum(axis=0)
+        means = self.statistics_[self._valid].copy()
         # every parameter the two share, passed through by name
         shared = FactorizationNAG().get_params().keys() & self.get_params().keys()
         params = {key: getattr(self, key) for key in shared}
-        self.factorization_ = FactorizationNAG(**params).fit(centred[rows])
-        for name in (
-            "n_iter_",
-            "loss_curve_",
-            "time_curve_",
-            "reference_loss_",
-            "converged_",
-        ):
-            setattr(self, name, getattr(self.factorization_, name))
+        model = FactorizationNAG(**params, warm_start=True)
+        curves, times, n_iter, offset = [], [], 0, 0.0
+        scale = None
+        for self.n_rounds_ in range(1, MAX_CENTRING_ROUNDS + 1):
+            model.fit(data - means)
+            curves.append(model.loss_curve_)
+            times.append(model.time_curve_ + offset)
+            offset = times[-1][-1] if len(times[-1]) else offset
+            n_iter += model.n_iter_
+            if scale is None:
+                scale = np.sqrt(2.0 * model.reference_loss_)
+                reference_loss = model.reference_loss_
+            # the column offsets that best fit the observed residual, given XYᵀ
+            residual = data - means - model.embedding_ @ model.components_
+            step = np.where(observed, residual, 0).sum(axis=0) / counts
+            means += step
+            if np.sqrt(len(data)) * np.linalg.norm(step) <= self.tol * scale:
+                break
+        self.factorization_ = model
+        self.statistics_[self._valid] = means
+        self.n_iter_ = n_iter
+        self.loss_curve_ = np.concatenate(curves)
+        self.time_curve_ = np.concatenate(times)
+        self.reference_loss_ = reference_loss
+        self.converged_ = model.converged_
         if self.add_indicator:
             marker = np.nan
             self.indicator_ = MissingIndicator(missing_values=marker).fit(X)
