@@ -494,7 +494,10 @@ default="unbalanced"
         Z : ndarray of shape (n_samples, n_components)
         """
         check_is_fitted(self)
-        A = self._validate(X, reset=False)
+        return self._coefficients(self._validate(X, reset=False))
+
+    def _coefficients(self, A):
+        """``transform`` of validated data."""
         full_map = self._transform_map.astype(A.dtype, copy=False)
         if _has_nan(A):
             Y = self.components_.T.astype(A.dtype, copy=False)
@@ -538,8 +541,8 @@ default="unbalanced"
         score : float
         """
         check_is_fitted(self)
-        Z = self.transform(X)
         A = self._validate(X, reset=False)
+        Z = self._coefficients(A)
         Y = self.components_.T.astype(A.dtype, copy=False)
         scale = 4.0 ** scale_exponent(A)
         missing = _has_nan(A)
