@@ -13,6 +13,12 @@ from skfactor._optimizers import make_optimizer
 from skfactor._solver import minimize
 
 
+def pair_shapes(objective, width):
+    """The factor shapes ``[(m, width), (n, width)]`` of a two-factor start."""
+    m, n = objective.shape
+    return [(m, width), (n, width)]
+
+
 def sparse_random(m, n, density, random_state=0, dtype=np.float64):
     """CSR matrix with about ``density·m·n`` Gaussian entries at random places.
 

@@ -36,7 +36,7 @@ from skfactor._initializers import unbalanced
 from skfactor._objectives import FactorizationObjective
 from skfactor.datasets import make_low_rank_matrix
 
-from ._timing import cli, iteration_times, print_table
+from ._timing import cli, iteration_times, pair_shapes, print_table
 
 
 def noisy_low_rank(m, n, d, snr=5.0):
@@ -98,7 +98,10 @@ def same_loop(quick=False):
     A = noisy_low_rank(m, n, d)
     objective = FactorizationObjective(A)
     X0, Y0 = unbalanced(
-        objective, d, scale="auto", random_state=np.random.RandomState(0)
+        objective,
+        pair_shapes(objective, d),
+        scale="auto",
+        random_state=np.random.RandomState(0),
     )
     eta = 1.0 / np.linalg.norm(X0, 2) ** 2
     beta = 0.9

@@ -27,7 +27,6 @@ interleaved rounds (this VM is noisy).
 import numpy as np
 
 from skfactor import FactorizationNAG, MatrixSensingPrecGD
-from skfactor._base import SCALEDGD_RELATIVE_DAMPING
 from skfactor._initializers import spectral, unbalanced
 from skfactor._objectives import (
     FactorizationObjective,
@@ -35,6 +34,7 @@ from skfactor._objectives import (
     LinearNetObjective,
     SensingObjective,
 )
+from skfactor._step_size import SCALEDGD_RELATIVE_DAMPING
 from skfactor.datasets import (
     make_low_rank_matrix,
     make_matrix_completion,
@@ -46,6 +46,7 @@ from ._timing import (
     interleaved_ratio,
     iteration_times,
     median_time,
+    pair_shapes,
     peak_memory,
     print_table,
     sparse_random,
@@ -74,7 +75,9 @@ def _rng():
 # -- 1. factorization ---------------------------------------------------------
 def _factorization_start(A, d):
     objective = FactorizationObjective(A)
-    factors = unbalanced(objective, d, scale="auto", random_state=_rng())
+    factors = unbalanced(
+        objective, pair_shapes(objective, d), scale="auto", random_state=_rng()
+    )
     eta = 1.0 / np.linalg.norm(factors[0], 2) ** 2
     return objective, factors, eta
 
@@ -161,7 +164,12 @@ def sensing(quick=False):
     for optimizer in ("precgd", "scaledgd", "gd", "nag", "apgd"):
 
         def measure(optimizer=optimizer):
-            start = spectral(objective, rank, scale="auto", random_state=_rng())
+            start = spectral(
+                objective,
+                pair_shapes(objective, rank),
+                scale="auto",
+                random_state=_rng(),
+            )
             eta = 0.5 / objective.design_curvature()
             if optimizer in ("gd", "nag"):
                 eta = 0.5 / np.linalg.norm(objective.target, 2)
@@ -193,7 +201,9 @@ def sensing(quick=False):
     completion = SensingObjective(C, yc, (n1, n2))
 
     def measure_completion():
-        start = spectral(completion, rank, scale="auto", random_state=_rng())
+        start = spectral(
+            completion, pair_shapes(completion, rank), scale="auto", random_state=_rng()
+        )
         eta = 0.5 / completion.design_curvature()
         times, _, (L, R) = iteration_times(completion, start, "precgd", eta, n_iter)
         E = completion.adjoint(completion.measure([L, R]) - yc)

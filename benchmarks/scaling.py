@@ -15,13 +15,23 @@ import numpy as np
 from skfactor._initializers import unbalanced
 from skfactor._objectives import FactorizationObjective
 
-from ._timing import cli, iteration_times, loglog_slope, print_table, sparse_random
+from ._timing import (
+    cli,
+    iteration_times,
+    loglog_slope,
+    pair_shapes,
+    print_table,
+    sparse_random,
+)
 
 
 def per_iteration(A, d, n_iter):
     objective = FactorizationObjective(A)
     factors = unbalanced(
-        objective, d, scale="auto", random_state=np.random.RandomState(0)
+        objective,
+        pair_shapes(objective, d),
+        scale="auto",
+        random_state=np.random.RandomState(0),
     )
     eta = 1.0 / np.linalg.norm(factors[0], 2) ** 2
     times, _, _ = iteration_times(objective, factors, "nag", eta, n_iter)

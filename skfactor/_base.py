@@ -1,58 +1,30 @@
-"""What the estimators share: parameters, the step-size policy, fit plumbing."""
+"""What the estimators share: parameters, one fit path, one warm-start policy."""
 
 from numbers import Integral, Real
 
-import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._initializers import INITIALIZERS, check_custom_init
-from ._optimizers import OPTIMIZERS, make_optimizer
+from ._initializers import check_custom_init, check_start
+from ._optimizers import OPTIMIZERS, check_objective, make_optimizer, supports
 from ._solver import minimize
-
-#: Step size of the preconditioned (scale-free) methods with
-#: ``learning_rate="auto"``: 0.5, as in the ScaledGD and PrecGD authors' code.
-PRECONDITIONED_LEARNING_RATE = 0.5
-#: ScaledGD(λ) with ``damping="auto"``: λ as a fraction of σ₁(target).
-SCALEDGD_RELATIVE_DAMPING = 1e-5
-
-
-def auto_learning_rate(optimizer, init, objective, point, random_state):
-    """The ``learning_rate="auto"`` rule (ALGORITHMS.md §4).
-
-    * preconditioned methods (precgd, scaledgd, apgd): ``η = 0.5/β``, whatever
-      the scale of the data, with ``β`` the objective's mean curvature of its
-      linear map (1 for factorization; ``‖X‖_F²/(N·n1·n2)`` for sensing);
-    * the Ward–Kolda start with altgd: ``η = 1/σ₁(T)``, the step the start
-      was built for (handled by the caller);
-    * the unbalanced start: ``η = 1/s₁(X₀)²`` (times the largest eigenvalue
-      of the objective's linear map, ``frozen_curvature``), the curvature of the
-      least-squares problem in Y with design X₀ (the X block is almost
-      frozen);
-    * every other start: ``η = 1/L̂`` with
-      ``L̂ = max(‖X₀‖₂² + ‖Y₀‖₂² + ‖X₀Y₀ᵀ − T‖_F, 3σ₁(T))``: the first term
-      bounds the Hessian at the start, the second the Hessian along a
-      balanced trajectory (``‖X‖₂², ‖Y‖₂² ≲ σ₁`` and ``‖R‖₂ ≤ σ₁``).
-
-    Every branch is scale-equivariant: for ``s·T`` the step is ``η/s``.
-    """
-    if optimizer.scale_free:
-        beta = objective.design_curvature()  # 0 only for an all-zero design
-        return PRECONDITIONED_LEARNING_RATE / beta if beta > 0 else 1.0
-    if init == "unbalanced" and objective.n_factors == 2:
-        curvature = objective.frozen_curvature(point)
-    else:
-        curvature = max(
-            objective.smoothness(point), 3.0 * objective.target_norm(random_state)
-        )
-    return 1.0 / curvature if curvature > 0 else 1.0
+from ._step_size import auto_learning_rate, resolve_damping, start_learning_rate
 
 
 class FirstOrderEstimatorMixin:
-    """Parameters and fit plumbing shared by the skfactor estimators.
+    """Parameters and the fit path shared by the skfactor estimators.
 
-    Subclasses set ``_init_options`` (the names their ``init`` accepts) and
-    call :meth:`_run` from ``fit`` with a ready objective.
+    An estimator validates its data, builds its objective and data unit
+    (:class:`~skfactor._units.DataUnit`), calls :meth:`_fit_factors` and
+    publishes everything at once with its ``_set_fitted``, so that a fit
+    that raises leaves the estimator as it was.
+
+    **Warm start** (one policy): with ``warm_start=True`` a refit continues
+    from the fitted factors when the estimator's ``_warm_factors`` returns
+    them — only if every parameter that shapes the factors is unchanged;
+    otherwise it starts afresh from ``init``. ``learning_rate="auto"`` then
+    keeps the previous step (``learning_rate_``) when the optimizer is the
+    same.
     """
 
     _shared_parameter_constraints: dict = {
@@ -74,86 +46,85 @@ class FirstOrderEstimatorMixin:
         "warm_start": ["boolean"],
     }
 
-    def _run_init(self, init, objective, width, random_state, init_lr):
-        """The named start (estimators with other factor layouts override)."""
-        return INITIALIZERS[init](
-            objective,
-            width,
-            scale=self.init_scale,
-            random_state=random_state,
-            learning_rate=init_lr,
+    def _advice(self, optimizer, objective):
+        """What the ``ConvergenceWarning`` suggests for this fit."""
+        if optimizer.step_unit == "scale_free":
+            return ""
+        others = [
+            repr(name)
+            for name, cls in OPTIMIZERS.items()
+            if cls.step_unit == "scale_free" and supports(cls, objective)
+        ]
+        if not others:
+            return ""
+        return (
+            "On data that is not exactly low rank the preconditioned optimizers "
+            f"({', '.join(others)}) need far fewer iterations."
         )
 
-    def _resolve_damping(self, objective, random_state, data_scale):
-        if self.damping != "auto":
-            return self.damping / data_scale
-        if self.optimizer != "scaledgd":
-            return self.damping
-        return SCALEDGD_RELATIVE_DAMPING * objective.target_norm(random_state)
-
-    def _run(
-        self, objective, width, shapes, warm_factors=None, data_scale=1.0, init=None
-    ):
-        """Initialize, resolve the step size, run the solver, store the results.
+    def _fit_factors(self, objective, shapes, unit, *, warm=None, init=None):
+        """Start, resolve the step size, run the solver.
 
         Parameters
         ----------
         objective : Objective
-        width : int
-            The inner dimension handed to named initializers.
         shapes : list of tuple
-            Expected shapes of the factors (for explicit ``init``).
-        warm_factors : list of ndarray, optional
-            Factors to continue from (``warm_start``); they win over ``init``.
+            The factors' shapes, in the objective's storage order.
+        unit : DataUnit
+            The fit's data unit: explicit and warm factors, steps and
+            dampings are converted with it, and so is everything reported.
+        warm : list of ndarray, optional
+            Factors to continue from, in the user's units; they win over
+            ``init``.
         init : str or list of ndarray, optional
-            Overrides ``self.init`` (explicit factors already in storage order).
-        data_scale : float
-            The objective holds the user's data divided by ``data_scale`` (a
-            power of 4; see :func:`skfactor._linalg.scale_exponent`). Explicit
-            factors, step sizes and dampings are converted into those units
-            and the results back: the fit is exactly the scaled fit.
+            Overrides ``self.init`` (explicit factors in storage order).
 
         Returns
         -------
         factors : list of ndarray
+            The fitted factors, in the user's units.
+        fitted : dict
+            The solver's attributes (``n_iter_``, ``loss_curve_``, …), in the
+            user's units, for ``_set_fitted``.
         """
         random_state = check_random_state(self.random_state)
-        auto_lr = self.learning_rate == "auto"
-        root = np.sqrt(data_scale)
-        user_lr = None if auto_lr else float(self.learning_rate) * data_scale
-        damping = self._resolve_damping(objective, random_state, data_scale)
-        optimizer = make_optimizer(
-            self.optimizer, 1.0, momentum=self.momentum, damping=damping
-        )
-        init_param = self.init if init is None else init
-        init = init_param if isinstance(init_param, str) else "custom"
-        if warm_factors is not None:
-            factors = [F / root for F in warm_factors]
-            init = "warm"
-        elif init == "custom":
-            factors = check_custom_init(init_param, shapes, objective.dtype)
-            factors = [F / root for F in factors]
+        optimizer = make_optimizer(self.optimizer, 1.0, momentum=self.momentum)
+        check_objective(optimizer, objective)
+        init = self.init if init is None else init
+        start = None
+        if warm is None and isinstance(init, str):
+            start = check_start(init, objective)
+        step_unit = optimizer.step_unit
+        auto = self.learning_rate == "auto"
+        user_lr = None if auto else unit.step_to_internal(self.learning_rate, step_unit)
+        damping = self.damping
+        if damping != "auto":
+            damping = unit.damping_to_internal(float(damping))
+        optimizer.damping = damping = resolve_damping(optimizer, objective, damping)
+        start_step = start_learning_rate(start, objective, user_lr)
+        if warm is not None:
+            factors = unit.factors_to_internal(warm)
+        elif start is None:
+            factors = check_custom_init(init, shapes, objective.dtype)
+            factors = unit.factors_to_internal(factors)
         else:
-            init_lr = None
-            if init == "ward_kolda":
-                # The start depends on η, so η is fixed first: 1/σ₁(T).
-                sigma1 = objective.target_norm(random_state)
-                if not auto_lr:
-                    init_lr = user_lr
-                else:
-                    init_lr = 1.0 / sigma1 if sigma1 > 0 else 1.0
-            factors = self._run_init(init, objective, width, random_state, init_lr)
+            factors = start(
+                objective,
+                shapes,
+                scale=self.init_scale,
+                random_state=random_state,
+                learning_rate=start_step,
+            )
         point = objective.point(factors)
-        if not auto_lr:
+        if not auto:
             learning_rate = user_lr
-        elif init == "warm" and hasattr(self, "learning_rate_"):
-            learning_rate = self.learning_rate_ * data_scale
-        elif init == "ward_kolda" and self.optimizer == "altgd":
-            # Ward & Kolda's pairing: the step the start was built for.
-            learning_rate = init_lr
+        elif (
+            warm is not None and getattr(self, "_fit_optimizer", None) == self.optimizer
+        ):
+            learning_rate = unit.step_to_internal(self.learning_rate_, step_unit)
         else:
             learning_rate = auto_learning_rate(
-                optimizer, init, objective, point, random_state
+                optimizer, start, objective, point, start_step
             )
         optimizer.learning_rate = learning_rate
         result = minimize(
@@ -164,15 +135,26 @@ class FirstOrderEstimatorMixin:
             tol=self.tol,
             verbose=self.verbose,
             name=type(self).__name__,
-            learning_rate_was_auto=auto_lr,
-            data_scale=data_scale,
+            learning_rate_was_auto=auto,
+            unit=unit,
+            advice=self._advice(optimizer, objective),
         )
-        # the solver may have halved an automatic step (backtracking)
-        self.learning_rate_ = optimizer.learning_rate / data_scale
-        self.damping_ = damping if damping == "auto" else damping * data_scale
-        self.n_iter_ = result.n_iter
-        self.loss_curve_ = result.loss_curve
-        self.time_curve_ = result.time_curve
-        self.reference_loss_ = result.reference_loss
-        self.converged_ = result.converged
-        return result.factors
+        fitted = {
+            # the solver may have halved an automatic step (backtracking)
+            "learning_rate_": unit.step_to_user(result.learning_rate, step_unit),
+            "damping_": damping if damping == "auto" else unit.damping_to_user(damping),
+            "n_iter_": result.n_iter,
+            "loss_curve_": result.loss_curve,
+            "time_curve_": result.time_curve,
+            "reference_loss_": result.reference_loss,
+            "converged_": result.converged,
+            "stop_reason_": result.stop_reason,
+            "_fit_optimizer": self.optimizer,
+        }
+        return result.factors, fitted
+
+    def _publish(self, attributes):
+        """Set fitted attributes all at once (after everything is computed)."""
+        for key, value in attributes.items():
+            setattr(self, key, value)
+        return self

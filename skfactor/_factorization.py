@@ -15,9 +15,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._base import FirstOrderEstimatorMixin
-from ._initializers import INITIALIZERS
-from ._linalg import divide_exactly, residual_sq_norm, scale_exponent
+from ._initializers import starts_for
+from ._linalg import residual_sq_norm, scale_exponent
 from ._objectives import FactorizationObjective, MaskedFactorizationObjective
+from ._units import DataUnit
 
 #: Rows per block of the masked least-squares solve in ``transform``.
 _MASKED_BLOCK_ELEMENTS = 1 << 20
@@ -315,7 +316,7 @@ default="unbalanced"
     _parameter_constraints: dict = {
         **FirstOrderEstimatorMixin._shared_parameter_constraints,
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "init": [StrOptions(set(INITIALIZERS)), tuple, list],
+        "init": [StrOptions(starts_for("pair")), tuple, list],
         "alpha": [Interval(Real, 0, None, closed="left")],
     }
 
@@ -361,9 +362,9 @@ default="unbalanced"
             reset=reset,
         )
 
-    def _masked_objective(self, A):
+    def _masked_objective(self, A, offsets=False):
         """The masked objective, after checking the mask can carry the model."""
-        objective = MaskedFactorizationObjective(A)
+        objective = MaskedFactorizationObjective(A, alpha=self.alpha, offsets=offsets)
         m, n = A.shape
         d = self.n_components
         empty_rows = np.flatnonzero(objective.row_missing == n)
@@ -426,39 +427,38 @@ default="unbalanced"
         """
         warm = self.warm_start and hasattr(self, "components_")
         A = self._validate(X, reset=not warm)
-        # Data too large or too small for its dtype is fitted as A / 4**k
-        # (exact), and the results are scaled back.
-        scale = 4.0 ** scale_exponent(A)
+        # data too large or too small for its dtype is fitted as A / 4**k
+        # (exact); the unit converts everything back
+        unit, A_fit, _ = DataUnit.from_data(A)
         missing = _has_nan(A)
         if missing:
-            objective = self._masked_objective(divide_exactly(A, scale))
+            objective = self._masked_objective(A_fit)
         else:
-            objective = FactorizationObjective(divide_exactly(A, scale))
-        if self.alpha:
-            # σ₁ from its own seeded power iterations: the start's draws stay
-            # those of random_state
-            sigma = objective.target_norm(np.random.RandomState(0))
-            objective.penalty = self.alpha * sigma
+            objective = FactorizationObjective(A_fit, alpha=self.alpha)
         d = self.n_components
         m, n = A.shape
-        factors = self._run(
-            objective,
-            d,
-            [(m, d), (n, d)],
-            warm_factors=self._warm_factors(A),
-            data_scale=scale,
+        factors, fitted = self._fit_factors(
+            objective, [(m, d), (n, d)], unit, warm=self._warm_factors(A)
         )
+        ridge = unit.damping_to_user(objective.penalty)
+        return self._set_fitted(factors, fitted, A, ridge, unit.response, missing)
+
+    def _set_fitted(self, factors, fitted, A, ridge, scale=1.0, missing=False):
+        """Publish the model of ``factors`` (user units) fitted to ``A``."""
         X_fit, Y_fit = factors
-        self.embedding_ = X_fit
-        self.components_ = np.ascontiguousarray(Y_fit.T)
-        self.n_components_ = d
-        self.reconstruction_err_ = scale * float(
-            np.sqrt(residual_sq_norm(A, X_fit, Y_fit, scale=scale, ignore_nan=missing))
+        error = residual_sq_norm(A, X_fit, Y_fit, scale=scale, ignore_nan=missing)
+        return self._publish(
+            {
+                **fitted,
+                "embedding_": X_fit,
+                "components_": np.ascontiguousarray(Y_fit.T),
+                "n_components_": Y_fit.shape[1],
+                "reconstruction_err_": scale * float(np.sqrt(error)),
+                # the X-subproblem of the penalized loss, in the data's units
+                "_ridge": float(ridge),
+                "_transform_map": _least_squares_map(Y_fit, ridge),
+            }
         )
-        # the X-subproblem of the penalized loss, in the data's units
-        self._ridge = float(objective.penalty) * scale
-        self._transform_map = _least_squares_map(Y_fit, self._ridge)
-        return self
 
     def fit_transform(self, X, y=None):
         """Fit, then return ``transform(X)``.

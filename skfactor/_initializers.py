@@ -1,16 +1,40 @@
-"""Initializers: starting factors for two-factor models ``X Yᵀ ≈ T``.
+"""Initializers: starting factors for any model layout.
 
-Every initializer has the signature
-``init(objective, width, *, scale, random_state, learning_rate) -> [X0, Y0]``
-with ``X0`` of shape (m, width) and ``Y0`` of shape (n, width), where ``T``
-(m×n) is ``objective.target`` (A for factorization). ``scale`` is the float
-given as ``init_scale`` or ``"auto"`` for the initializer's own default.
+Every start has the signature
+``start(objective, shapes, *, scale, random_state, learning_rate=None)`` and
+returns one array per shape in ``shapes``, the factors in the objective's
+storage order, built from ``T = objective.target`` (m×n, in the model's
+units) and its ``σ₁ = objective.target_norm()``. ``scale`` is the float given
+as ``init_scale`` or ``"auto"`` for the start's own default.
+
+The layouts (``objective.layout``):
+
+``"pair"``
+    ``[X (m, d), Y (n, d)]`` for ``M = X Yᵀ``.
+``"symmetric"``
+    ``[X (n, d)]`` for ``M = X Xᵀ``.
+``"chain"``
+    ``[P₁, …, P_K]`` for ``M = P₁ ⋯ P_{K−1} P_Kᵀ`` (a linear network stored
+    ``[W_N, …, W₂, W₁ᵀ]``); a pair is the chain with K = 2.
+
+Each start declares what it supports and needs, as attributes that the step
+policy (:mod:`skfactor._step_size`) reads:
+
+``layouts``
+    The layouts it can build.
+``default_scale``
+    ``init_scale="auto"``.
+``frozen_step``
+    Every factor but the last is large and the last is 0: the automatic step
+    is the curvature in the last factor with the others frozen.
+``needs_learning_rate``
+    The start is built for a given step η, which is fixed first.
 
 All starts are *scale-equivariant*: replacing ``T`` by ``s·T`` (s > 0)
-multiplies both factors by ``√s``, so that with the step-size rules of
-:mod:`skfactor._base` the whole trajectory is the ``√s``-scaled one. Random
-matrices come from ``random_state`` only. Φ denotes a Gaussian matrix with
-i.i.d. N(0, 1/width) entries.
+multiplies every factor by ``s^(1/K)``, so that with the step-size rules the
+whole trajectory is the scaled one. Random matrices come from
+``random_state`` only. Φ denotes a Gaussian matrix with i.i.d. N(0, 1/width)
+entries.
 """
 
 import numpy as np
@@ -20,19 +44,23 @@ from sklearn.utils.extmath import randomized_svd
 
 from ._linalg import top_singular_value
 
-#: Default ``init_scale`` of each initializer.
-DEFAULT_SCALES = {
-    "unbalanced": 3.0,
-    "ward_kolda": 1.0,
-    "small_random": 1e-4,
-    "spectral": 1.0,
-    "nystrom": 1.0,
-    "gaussian": 1.0,
-    "orthogonal": 1.0,
-}
-
 #: Ward & Kolda's Y-scale constant D relative to their X-scale constant C.
 WARD_KOLDA_D = 0.01
+
+_ALL = ("pair", "symmetric", "chain")
+
+
+def _start(*layouts, default_scale, frozen_step=False, needs_learning_rate=False):
+    """Declare a start: the layouts it builds and what the step policy reads."""
+
+    def declare(function):
+        function.layouts = frozenset(layouts)
+        function.default_scale = default_scale
+        function.frozen_step = frozen_step
+        function.needs_learning_rate = needs_learning_rate
+        return function
+
+    return declare
 
 
 def _gaussian(random_state, shape, std, dtype):
@@ -42,24 +70,40 @@ def _gaussian(random_state, shape, std, dtype):
 def _sketch(T, width, random_state):
     """``T Φ`` with Φ of shape (n, width), i.i.d. N(0, 1/width)."""
     phi = _gaussian(random_state, (T.shape[1], width), 1.0 / np.sqrt(width), T.dtype)
-    sketch = T @ phi
-    return np.asarray(sketch)
+    return np.asarray(T @ phi)
 
 
-def _resolve(name, scale):
-    return DEFAULT_SCALES[name] if scale == "auto" else float(scale)
+def _resolve(start, scale):
+    return start.default_scale if scale == "auto" else float(scale)
 
 
-def _sketch_start(T, width, c0, random_state):
-    """``X0 = c0 · TΦ / √s₁(TΦ)``, ``Y0 = 0`` (so ``s₁(X0) = c0·√s₁(TΦ)``)."""
-    X0 = _sketch(T, width, random_state)
-    s1 = top_singular_value(X0)
+def _per_factor(objective, shapes):
+    """``σ₁(T)^(1/K)``: the scale of one of K factors of a model of size σ₁."""
+    sigma = objective.target_norm()
+    return sigma ** (1.0 / objective.degree) if sigma > 0 else 0.0
+
+
+def _sketch_start(objective, shapes, c0, random_state):
+    """First factor ``c₀ · TΦ/s₁ · s₁^(1/K)`` (``s₁ = s₁(TΦ)``), middle factors
+    ``s₁^(1/K)·I``, last factor 0: for a pair ``X0 = c₀·TΦ/√s₁``, ``Y0 = 0``.
+    A symmetric model takes the first factor alone."""
+    T = objective.target
+    first = _sketch(T, shapes[0][1], random_state)
+    s1 = top_singular_value(first)
+    degree = objective.degree
+    unit = s1 ** (1.0 / degree) if s1 > 0 else 0.0
     if s1 > 0:
-        X0 *= c0 / np.sqrt(s1)
-    return [X0, np.zeros((T.shape[1], width), dtype=T.dtype)]
+        first *= c0 * unit / s1
+    factors = [first]
+    for rows, cols in shapes[1:-1]:
+        factors.append((unit * np.eye(rows, cols)).astype(T.dtype))
+    if len(shapes) > 1:
+        factors.append(np.zeros(shapes[-1], dtype=T.dtype))
+    return factors
 
 
-def unbalanced(objective, width, *, scale, random_state, learning_rate=None):
+@_start(*_ALL, default_scale=3.0, frozen_step=True)
+def unbalanced(objective, shapes, *, scale, random_state, learning_rate=None):
     """Large X₀ from a sketch of the target, Y₀ = 0 (Xu et al., 2024).
 
     ``X0 = c₀ · TΦ / √s₁(TΦ)``, ``Y0 = 0`` with ``c₀ = init_scale`` (default
@@ -72,13 +116,16 @@ def unbalanced(objective, width, *, scale, random_state, learning_rate=None):
     (which backtracks on divergence) ``c₀ = 3`` needed about 4× fewer
     iterations than ``c₀ = 10`` on planted problems (κ up to 1000, d up to
     16r, with and without noise) and never failed.
+
+    Chains (deep networks): output layer ``c₀·TΦ/s₁ · s₁^(1/K)``, middle
+    layers ``s₁^(1/K)`` times a semi-identity, input layer 0. A symmetric
+    model takes ``X0`` alone.
     """
-    return _sketch_start(
-        objective.target, width, _resolve("unbalanced", scale), random_state
-    )
+    return _sketch_start(objective, shapes, _resolve(unbalanced, scale), random_state)
 
 
-def nystrom(objective, width, *, scale, random_state, learning_rate=None):
+@_start("pair", "symmetric", default_scale=1.0)
+def nystrom(objective, shapes, *, scale, random_state, learning_rate=None):
     """Sketch start ``X0 = TΩ``, ``Y0 = 0`` (Li, Zhang, Mokhtari & He, 2025).
 
     Normalised like :func:`unbalanced` but with ``c₀ = init_scale`` defaulting
@@ -86,23 +133,22 @@ def nystrom(objective, width, *, scale, random_state, learning_rate=None):
     gives ``Y1 = TᵀX0 (X0ᵀX0)^†``, i.e. ``X0 Y1ᵀ`` is the projection of ``T``
     on the range of ``TΩ`` — exact when that range has the rank of ``T``.
     """
-    return _sketch_start(
-        objective.target, width, _resolve("nystrom", scale), random_state
-    )
+    return _sketch_start(objective, shapes, _resolve(nystrom, scale), random_state)
 
 
-def ward_kolda(objective, width, *, scale, random_state, learning_rate):
+@_start("pair", default_scale=1.0, needs_learning_rate=True)
+def ward_kolda(objective, shapes, *, scale, random_state, learning_rate):
     """Asymmetric random start of Ward & Kolda (NeurIPS 2023) for AltGD.
 
     ``X0 = TΦ₁ / (√η · C · σ₁)`` and ``Y0 = √η · D · σ₁ · Φ₂`` with Φ₁, Φ₂ of
-    shape (n, width), σ₁ = σ₁(T) from a few power iterations, ``C =
-    init_scale`` (default 1) and ``D = 0.01·C``... see ``WARD_KOLDA_D``. The
-    start depends on the learning rate η, which must therefore be known first.
+    shape (n, width), σ₁ = σ₁(T), ``C = init_scale`` (default 1) and
+    ``D = WARD_KOLDA_D·C``... see ``WARD_KOLDA_D``. The start depends on the
+    learning rate η, which must therefore be known first.
     """
     T = objective.target
-    C = _resolve("ward_kolda", scale)
-    sigma1 = objective.target_norm(random_state)
-    n = T.shape[1]
+    C = _resolve(ward_kolda, scale)
+    sigma1 = objective.target_norm()
+    (_, width), (n, _) = shapes
     X0 = _sketch(T, width, random_state)
     Y0 = _gaussian(random_state, (n, width), 1.0 / np.sqrt(width), T.dtype)
     if sigma1 > 0:
@@ -114,89 +160,123 @@ def ward_kolda(objective, width, *, scale, random_state, learning_rate):
     return [X0, Y0]
 
 
-def _random_start(objective, width, c, random_state, orthogonal):
-    T = objective.target
-    m, n = T.shape
-    root = c * np.sqrt(objective.target_norm(random_state))
+def _random_start(objective, shapes, c, random_state, orthogonal):
+    """Each factor ``c·σ₁^(1/K)·G``: G Gaussian with N(0, 1/rows) entries, or
+    with orthonormal columns (rows, when it is wide)."""
+    unit = c * _per_factor(objective, shapes)
     factors = []
-    for rows in (m, n):
-        G = random_state.standard_normal((rows, width))
+    for rows, cols in shapes:
+        G = random_state.standard_normal((rows, cols))
         if orthogonal:
-            # Orthonormal columns (or rows, when width > rows).
-            if width <= rows:
-                G, _ = np.linalg.qr(G)
-            else:
-                G = np.linalg.qr(G.T)[0].T
+            G = np.linalg.qr(G)[0] if cols <= rows else np.linalg.qr(G.T)[0].T
         else:
             G /= np.sqrt(rows)
-        factors.append((root * G).astype(T.dtype, copy=False))
+        factors.append((unit * G).astype(objective.dtype, copy=False))
     return factors
 
 
-def small_random(objective, width, *, scale, random_state, learning_rate=None):
+@_start(*_ALL, default_scale=1e-4)
+def small_random(objective, shapes, *, scale, random_state, learning_rate=None):
     """Small Gaussian start (Stöger & Soltanolkotabi, 2021).
 
-    ``X0 = α√σ₁ · G_X``, ``Y0 = α√σ₁ · G_Y`` with i.i.d. N(0, 1/rows) entries
-    (columns of unit norm on average) and ``α = init_scale`` (default 1e-4).
-    Gradient descent then passes a spectral-alignment phase, a saddle-escape
-    phase and a local phase; the final error floor shrinks with α.
+    Every factor ``α·σ₁^(1/K)·G`` with G of i.i.d. N(0, 1/rows) entries
+    (columns of unit norm on average) and ``α = init_scale`` (default 1e-4);
+    for a pair ``X0 = α√σ₁·G_X``, ``Y0 = α√σ₁·G_Y``. Gradient descent then
+    passes a spectral-alignment phase, a saddle-escape phase and a local
+    phase; the final error floor shrinks with α.
     """
-    return _random_start(
-        objective,
-        width,
-        _resolve("small_random", scale),
-        random_state,
-        orthogonal=False,
-    )
+    c = _resolve(small_random, scale)
+    return _random_start(objective, shapes, c, random_state, orthogonal=False)
 
 
-def gaussian(objective, width, *, scale, random_state, learning_rate=None):
+@_start(*_ALL, default_scale=1.0)
+def gaussian(objective, shapes, *, scale, random_state, learning_rate=None):
     """Gaussian start at the scale of the solution.
 
     Same construction as :func:`small_random` with ``init_scale`` defaulting
-    to 1, so that ``‖X0‖₂² ≈ ‖Y0‖₂² ≈ σ₁(T)``.
+    to 1, so that ``‖X0‖₂² ≈ ‖Y0‖₂² ≈ σ₁(T)`` for a pair.
     """
-    return _random_start(
-        objective, width, _resolve("gaussian", scale), random_state, orthogonal=False
-    )
+    c = _resolve(gaussian, scale)
+    return _random_start(objective, shapes, c, random_state, orthogonal=False)
 
 
-def orthogonal(objective, width, *, scale, random_state, learning_rate=None):
-    """Scaled semi-orthogonal start: ``X0 = c√σ₁·Q_X``, ``Y0 = c√σ₁·Q_Y``.
+@_start(*_ALL, default_scale=1.0)
+def orthogonal(objective, shapes, *, scale, random_state, learning_rate=None):
+    """Scaled semi-orthogonal start: every factor ``c·σ₁^(1/K)·Q``.
 
-    ``Q`` has orthonormal columns (orthonormal rows when width exceeds the
-    number of rows), from the QR factorization of a Gaussian matrix;
-    ``c = init_scale`` (default 1).
+    ``Q`` has orthonormal columns (orthonormal rows when the factor is wide),
+    from the QR factorization of a Gaussian matrix; ``c = init_scale``
+    (default 1).
     """
-    return _random_start(
-        objective, width, _resolve("orthogonal", scale), random_state, orthogonal=True
-    )
+    c = _resolve(orthogonal, scale)
+    return _random_start(objective, shapes, c, random_state, orthogonal=True)
 
 
-def spectral(objective, width, *, scale, random_state, learning_rate=None):
+@_start("pair", "chain", default_scale=1.0)
+def balanced(objective, shapes, *, scale, random_state, learning_rate=None):
+    """A random model split evenly over the factors (a balanced network).
+
+    A Gaussian m×n matrix ``G = U S Vᵀ`` is normalised to ``σ₁ = 1`` and
+    split with equal spectra, ``S^(1/K)`` per factor, so that consecutive
+    layers satisfy ``W_{k+1}ᵀ W_{k+1} = W_k W_kᵀ``; everything is scaled by
+    ``c·σ₁(T)^(1/K)`` (``c = init_scale``, default 1). For a pair:
+    ``X0 = U√S``, ``Y0 = V√S`` (times the scale).
+    """
+    c = _resolve(balanced, scale) * _per_factor(objective, shapes)
+    depth = len(shapes)
+    m, n = shapes[0][0], shapes[-1][0]
+    rank = min(min(shape) for shape in shapes)
+    U, s, Vt = np.linalg.svd(random_state.standard_normal((m, n)), full_matrices=False)
+    root = (s[:rank] / s[0]) ** (1.0 / depth)
+    factors = []
+    for k, shape in enumerate(shapes):
+        F = np.zeros(shape)
+        if k == 0:
+            F[:, :rank] = U[:, :rank] * root
+        elif k == depth - 1:
+            F[:, :rank] = Vt[:rank].T * root
+        else:
+            F[:rank, :rank] = np.diag(root)
+        factors.append((c * F).astype(objective.dtype, copy=False))
+    return factors
+
+
+@_start("pair", "symmetric", default_scale=1.0)
+def spectral(objective, shapes, *, scale, random_state, learning_rate=None):
     """Spectral start: the top-``width`` SVD ``T ≈ U S Vᵀ``.
 
     ``X0 = c·U√S``, ``Y0 = c·V√S`` (``c = init_scale``, default 1); columns
     beyond ``min(m, n)`` are zero. A randomized SVD is used for large
     matrices, an exact one for small. Singular values below
-    ``max(m, n)·eps·σ₁`` (numerically zero) give zero columns.
+    ``max(m, n)·eps·σ₁`` (numerically zero) give zero columns. A symmetric
+    model takes the top positive eigenpairs instead, ``X0 = c·V√Λ₊``.
     """
     T = objective.target
-    c = _resolve("spectral", scale)
+    c = _resolve(spectral, scale)
     m, n = T.shape
+    width = shapes[0][1]
     k = min(width, m, n)
-    if min(m, n) <= 2 * k + 10 or m * n <= 250_000:
+    symmetric = objective.layout == "symmetric"
+    if symmetric or min(m, n) <= 2 * k + 10 or m * n <= 250_000:
         dense = T.toarray() if sp.issparse(T) else np.asarray(T)
-        U, s, Vt = scipy.linalg.svd(dense, full_matrices=False)
-        U, s, Vt = U[:, :k], s[:k], Vt[:k]
+        if symmetric:
+            w, V = scipy.linalg.eigh(dense)
+            order = np.argsort(w)[::-1][:k]
+            U, s, Vt = V[:, order], np.maximum(w[order], 0.0), V[:, order].T
+        else:
+            U, s, Vt = scipy.linalg.svd(dense, full_matrices=False)
+            U, s, Vt = U[:, :k], s[:k], Vt[:k]
     else:
         U, s, Vt = randomized_svd(T, k, n_iter=7, random_state=random_state)
     # Directions below the numerical rank are rounding noise: start them at 0.
-    s = np.where(s > max(m, n) * np.finfo(T.dtype).eps * s[0], s, 0.0)
+    top = s[0] if s.size else 0.0
+    s = np.where(s > max(m, n) * np.finfo(T.dtype).eps * top, s, 0.0)
     root = np.sqrt(s).astype(T.dtype)
     X0 = np.zeros((m, width), dtype=T.dtype)
-    Y0 = np.zeros((n, width), dtype=T.dtype)
     X0[:, :k] = c * U * root
+    if symmetric:
+        return [X0]
+    Y0 = np.zeros((n, width), dtype=T.dtype)
     Y0[:, :k] = c * Vt.T * root
     return [X0, Y0]
 
@@ -211,8 +291,30 @@ INITIALIZERS = {
         nystrom,
         gaussian,
         orthogonal,
+        balanced,
     )
 }
+
+#: Default ``init_scale`` of each named start.
+DEFAULT_SCALES = {name: start.default_scale for name, start in INITIALIZERS.items()}
+
+
+def starts_for(*layouts):
+    """Names of the starts that build at least one of ``layouts``."""
+    return {n for n, s in INITIALIZERS.items() if s.layouts & set(layouts)}
+
+
+def check_start(name, objective):
+    """Raise a ``ValueError`` when the start cannot build this model."""
+    start = INITIALIZERS[name]
+    if objective.layout not in start.layouts:
+        usable = sorted(starts_for(objective.layout))
+        raise ValueError(
+            f"init={name!r} cannot start {objective.structure}. Use init="
+            + ", ".join(repr(n) for n in usable)
+            + ", or explicit factors."
+        )
+    return start
 
 
 def check_custom_init(init, shapes, dtype):

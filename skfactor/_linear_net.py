@@ -15,12 +15,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import FirstOrderEstimatorMixin
-from ._initializers import DEFAULT_SCALES, check_custom_init
-from ._linalg import scale_exponent, top_singular_value
+from ._initializers import check_custom_init, starts_for
 from ._objectives import LinearNetDataObjective, LinearNetObjective
-
-_NET_INITS = {"unbalanced", "gaussian", "orthogonal", "balanced", "small_random"}
-_NET_SCALES = {**DEFAULT_SCALES, "balanced": 1.0}
+from ._units import DataUnit
 
 
 def _means(X, Y, fit_intercept):
@@ -129,7 +126,7 @@ random_state, verbose, warm_start :
     _parameter_constraints: dict = {
         **FirstOrderEstimatorMixin._shared_parameter_constraints,
         "hidden_layer_sizes": [tuple, list, Interval(Integral, 1, None, closed="left")],
-        "init": [StrOptions(_NET_INITS), list, tuple],
+        "init": [StrOptions(starts_for("pair", "chain")), list, tuple],
         "fit_intercept": ["boolean"],
     }
 
@@ -178,57 +175,6 @@ random_state, verbose, warm_start :
             )
         return [int(s) for s in sizes]
 
-    # -- starts -----------------------------------------------------------------
-    def _run_init(self, init, objective, width, random_state, init_lr):
-        """Layers ``[W_N, …, W₂, W₁ᵀ]`` of the named start (see ``init``)."""
-        shapes = self._layer_shapes  # (out, in) per layer, W₁ first
-        depth = len(shapes)
-        scale = _NET_SCALES[init] if self.init_scale == "auto" else self.init_scale
-        sigma = objective.target_norm(random_state)
-        unit = sigma ** (1.0 / depth) if sigma > 0 else 0.0
-        dtype = objective.dtype
-        layers = []
-        if init == "unbalanced":
-            C = objective.target
-            q, d_last = shapes[-1]
-            phi = random_state.standard_normal((C.shape[1], d_last)) / np.sqrt(d_last)
-            top = C @ phi.astype(dtype)
-            s1 = top_singular_value(top)
-            top = top / s1 if s1 > 0 else top
-            for k, (out, inp) in enumerate(shapes):
-                if k == 0:
-                    layer = np.zeros((out, inp))
-                elif k == depth - 1:
-                    layer = top
-                else:
-                    layer = np.eye(out, inp)
-                layers.append(layer * unit * (scale if k == depth - 1 else 1.0))
-        elif init == "balanced":
-            ranks = min(min(s) for s in shapes)
-            q, p = shapes[-1][0], shapes[0][1]
-            G = random_state.standard_normal((q, p))
-            U, s, Vt = np.linalg.svd(G, full_matrices=False)
-            root = (s[:ranks] / s[0]) ** (1.0 / depth)  # even split, top = 1
-            for k, (out, inp) in enumerate(shapes):
-                layer = np.zeros((out, inp))
-                if k == 0:
-                    layer[:ranks] = root[:, None] * Vt[:ranks]
-                elif k == depth - 1:
-                    layer[:, :ranks] = U[:, :ranks] * root
-                else:
-                    layer[:ranks, :ranks] = np.diag(root)
-                layers.append(layer * unit * scale)
-        else:  # gaussian, small_random, orthogonal
-            for out, inp in shapes:
-                G = random_state.standard_normal((out, inp))
-                if init == "orthogonal":
-                    G = np.linalg.qr(G)[0] if out >= inp else np.linalg.qr(G.T)[0].T
-                else:
-                    G /= np.sqrt(out)
-                layers.append(G * unit * scale)
-        layers = [layer.astype(dtype, copy=False) for layer in layers]
-        return [*layers[:0:-1], layers[0].T]
-
     # -- fit --------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -254,60 +200,51 @@ random_state, verbose, warm_start :
             y_numeric=True,
         )
         Y = np.asarray(y, dtype=X.dtype)
-        self._single_output = Y.ndim == 1
+        single_output = Y.ndim == 1
         if Y.ndim == 1:
             Y = Y[:, None]
         n_features, n_outputs = X.shape[1], Y.shape[1]
         sizes = [n_features, *widths, n_outputs]
-        self._layer_shapes = [(sizes[k + 1], sizes[k]) for k in range(len(sizes) - 1)]
-        depth = len(self._layer_shapes)
-        if depth != 2 and self.optimizer in ("precgd", "scaledgd", "apgd"):
-            raise ValueError(
-                f"optimizer={self.optimizer!r} preconditions each factor with the "
-                "Gram matrix of its partner and needs exactly one hidden layer; "
-                f"hidden_layer_sizes={tuple(widths)} gives {depth} layers. Use "
-                "optimizer='gd', 'altgd', 'nag' or 'heavy_ball'."
-            )
-        scale = 4.0 ** scale_exponent(Y) if Y.size else 1.0
-        Y_fit = Y / np.asarray(scale, dtype=Y.dtype)
+        layer_shapes = [(sizes[k + 1], sizes[k]) for k in range(len(sizes) - 1)]
+        depth = len(layer_shapes)
+        # data far from unit scale: fit Y / 4**k and X / 4**j (exact)
+        unit, Y_fit, X_fit = DataUnit.from_data(Y, design=X, degree=depth)
         if n_features <= min(self._max_statistics_features, X.shape[0]):
-            S, C, yy, x_mean, y_mean = _statistics(X, Y_fit, self.fit_intercept)
+            S, C, yy, _, _ = _statistics(X_fit, Y_fit, self.fit_intercept)
             objective = LinearNetObjective(S, C, yy, depth)
         else:
-            x_mean, y_mean = _means(X, Y_fit, self.fit_intercept)
-            objective = LinearNetDataObjective(X, Y_fit, x_mean, y_mean, depth)
-        y_mean = y_mean * scale
-        storage_shapes = [self._layer_shapes[k] for k in range(depth - 1, 0, -1)]
-        storage_shapes.append(self._layer_shapes[0][::-1])
+            x_mean, y_mean = _means(X_fit, Y_fit, self.fit_intercept)
+            objective = LinearNetDataObjective(X_fit, Y_fit, x_mean, y_mean, depth)
+        storage_shapes = [layer_shapes[k] for k in range(depth - 1, 0, -1)]
+        storage_shapes.append(layer_shapes[0][::-1])
         init = self.init
         if not isinstance(init, str):
             # validate in the user's order [W₁, …, W_N], then store
-            init = check_custom_init(init, self._layer_shapes, X.dtype)
+            init = check_custom_init(init, layer_shapes, X.dtype)
             init = [*init[:0:-1], init[0].T]
         warm = None
         if self.warm_start and getattr(self, "_factors", None) is not None:
             if [F.shape for F in self._factors] == storage_shapes:
                 warm = [F.astype(X.dtype) for F in self._factors]
-        factors = self._run(
-            objective,
-            widths[0],
-            storage_shapes,
-            warm_factors=warm,
-            data_scale=scale,
-            init=init,
+        factors, fitted = self._fit_factors(
+            objective, storage_shapes, unit, warm=warm, init=init
         )
-        self._factors = factors
+        means = _means(X, Y, self.fit_intercept)
+        return self._set_fitted(factors, fitted, *means, single_output)
+
+    def _set_fitted(self, factors, fitted, x_mean, y_mean, single_output):
+        """Publish the network of ``factors`` (storage order, user units)."""
         layers = [factors[-1].T, *factors[-2::-1]]
-        self.coefs_ = layers
         W = layers[0]
         for layer in layers[1:]:
             W = layer @ W
         intercept = y_mean - W @ x_mean
-        if self._single_output:
-            self.coef_, self.intercept_ = W[0], float(intercept[0])
+        attributes = {**fitted, "_factors": factors, "coefs_": layers}
+        if single_output:
+            attributes["coef_"], attributes["intercept_"] = W[0], float(intercept[0])
         else:
-            self.coef_, self.intercept_ = W, intercept
-        return self
+            attributes["coef_"], attributes["intercept_"] = W, intercept
+        return self._publish(attributes)
 
     def _check_X(self, X):
         check_is_fitted(self)

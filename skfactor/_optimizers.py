@@ -43,39 +43,88 @@ class Optimizer:
     Parameters
     ----------
     learning_rate : float
-        The step size η (> 0).
+        The step size η (> 0), in the unit ``step_unit``.
     momentum : float or "auto"
         Used by the momentum methods only.
     damping : float or "auto"
         Used by the preconditioned methods only.
+
+    Declared attributes (what the step policy and the compatibility check
+    read; nothing else about an optimizer is inspected):
+
+    ``step_unit``
+        ``"curvature"``: η is a 1/L step, in the inverse units of the loss's
+        curvature in the factors; ``"scale_free"``: the preconditioner
+        absorbs the factors' scale and η ≈ 0.5/β (β the objective's
+        ``design_curvature()``) whatever the data's scale.
+    ``requires``
+        What the method needs of the model: ``"partner"`` (a partner factor
+        whose Gram right-preconditions each block: two factors, or one
+        symmetric factor), ``"two_factors"`` (two distinct factors to
+        alternate between).
+    ``alternating``
+        Blocks are updated one after another (the step a start built for an
+        alternating method is kept).
+    ``damping_rule``
+        ``None`` (no damping), ``"adaptive"`` (``damping="auto"`` follows the
+        iterate) or ``"fixed"`` (``damping="auto"`` is resolved once, relative
+        to the target).
     """
 
     name = None
-    #: The preconditioned methods have a scale-free step size (η ≈ 0.5 works
-    #: whatever the scale of the data); the others need η ≈ 1/L.
-    scale_free = False
-    #: Methods with a right preconditioner from the partner factor.
-    two_factor_only = False
+    step_unit = "curvature"
+    requires = frozenset()
+    alternating = False
+    damping_rule = None
 
     def __init__(self, learning_rate, momentum="auto", damping="auto"):
         self.learning_rate = float(learning_rate)
         self.momentum = momentum
         self.damping = damping
 
-    def check_objective(self, objective):
-        if self.two_factor_only and objective.partner(0) is None:
-            raise ValueError(
-                f"optimizer={self.name!r} preconditions each factor with the Gram "
-                "matrix of its partner and needs a model with two factors (or one "
-                f"symmetric factor); this model has {objective.n_factors}. Use "
-                "optimizer='gd', 'altgd', 'nag' or 'heavy_ball'."
-            )
-
     def init_state(self, objective, point):
         return None
 
     def step(self, objective, point, state):
         raise NotImplementedError
+
+
+#: What each requirement means, for the error message.
+_REQUIREMENTS = {
+    "partner": (
+        "right-preconditions each factor with the Gram matrix of its partner "
+        "factor and needs a model with two factors (or one symmetric factor)",
+        lambda objective: all(
+            objective.partner(i) is not None for i in range(objective.n_factors)
+        ),
+    ),
+    "two_factors": (
+        "alternates between two distinct factors L and R",
+        lambda objective: (
+            objective.n_factors == 2 and objective.partner(0) not in (None, 0)
+        ),
+    ),
+}
+
+
+def supports(optimizer_class, objective):
+    """Whether the optimizer's declared requirements hold for the objective."""
+    return all(_REQUIREMENTS[r][1](objective) for r in optimizer_class.requires)
+
+
+def check_objective(optimizer, objective):
+    """Raise a ``ValueError`` naming the alternatives when ``optimizer``
+    cannot run on ``objective`` (the one compatibility check)."""
+    for requirement in sorted(optimizer.requires):
+        what, holds = _REQUIREMENTS[requirement]
+        if not holds(objective):
+            usable = [n for n, cls in OPTIMIZERS.items() if supports(cls, objective)]
+            raise ValueError(
+                f"optimizer={optimizer.name!r} {what}, but the model is "
+                f"{objective.structure}. Use optimizer="
+                + ", ".join(repr(n) for n in usable)
+                + "."
+            )
 
 
 # ---------------------------------------------------------------------------
@@ -107,8 +156,8 @@ class _RightPreconditioned(GD):
     with ``G`` the partner's factor, ``λ`` the method's damping and ``μ`` the
     objective's ridge penalty on the factors (0 without one)."""
 
-    two_factor_only = True
-    scale_free = True
+    requires = frozenset({"partner"})
+    step_unit = "scale_free"
 
     def _damping_value(self, objective, point):
         raise NotImplementedError
@@ -128,22 +177,26 @@ class PrecGD(_RightPreconditioned):
     Both factors move at the old point, each right-preconditioned by the Gram
     matrix of its partner with a damping that shrinks with the loss::
 
-        δₖ = √(2 f(Lₖ, Rₖ))               (damping="auto"), or the given float
+        δₖ = √(2 f(Lₖ, Rₖ)/β)             (damping="auto"), or the given float
         L⁺ = L − η ∇_L f(L, R) (RᵀR + δₖ I)⁻¹
         R⁺ = R − η ∇_R f(L, R) (LᵀL + δₖ I)⁻¹
 
-    With ``f = ½‖LRᵀ − A‖²`` the automatic damping is ``δₖ = ‖LRᵀ − A‖_F``, the
-    paper's choice of a damping proportional to the distance to the solution
-    in the noiseless case. Each preconditioner is applied by a solve of the
-    d×d system (LU with partial pivoting, or a least-squares solve when it is
-    singular), never an explicit inverse.
+    With ``f = ½‖LRᵀ − A‖²`` (β = 1) the automatic damping is
+    ``δₖ = ‖LRᵀ − A‖_F``, the paper's choice of a damping proportional to the
+    distance to the solution in the noiseless case; β, the objective's
+    curvature in the model (``design_curvature``), puts δ in the model's
+    units for other problems (the objective's ``residual_norm``). Each
+    preconditioner is applied by a solve of the d×d system (LU with partial
+    pivoting, or a least-squares solve when it is singular), never an
+    explicit inverse.
     """
 
     name = "precgd"
+    damping_rule = "adaptive"
 
     def _damping_value(self, objective, point):
         if self.damping == "auto":
-            return math.sqrt(2.0 * max(objective.value(point), 0.0))
+            return objective.residual_norm(point)
         return float(self.damping)
 
 
@@ -163,6 +216,7 @@ class ScaledGD(_RightPreconditioned):
     """
 
     name = "scaledgd"
+    damping_rule = "fixed"
 
     def _damping_value(self, objective, point):
         return float(self.damping)
@@ -186,6 +240,7 @@ class AltGD(Optimizer):
     """
 
     name = "altgd"
+    alternating = True
 
     def _direction(self, objective, point, i, grad):
         return grad
@@ -219,8 +274,8 @@ class APGD(AltGD):
     """
 
     name = "apgd"
-    two_factor_only = True
-    scale_free = True
+    requires = frozenset({"partner", "two_factors"})
+    step_unit = "scale_free"
 
     def _direction(self, objective, point, i, grad):
         return right_solve(grad, point.gram(objective.partner(i)), _penalty(objective))

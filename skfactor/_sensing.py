@@ -16,11 +16,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import FirstOrderEstimatorMixin
-from ._initializers import INITIALIZERS
-from ._linalg import scale_exponent
+from ._initializers import starts_for
 from ._objectives import SensingObjective
-
-_SENSING_INITS = {"small_random", "spectral", "nystrom", "unbalanced", "gaussian"}
+from ._units import DataUnit
 
 
 def _flatten(X):
@@ -145,7 +143,7 @@ or tuple of arrays, default="small_random"
         "rank": [Interval(Integral, 1, None, closed="left")],
         "shape": [StrOptions({"auto", "column"}), tuple, list],
         "symmetric": ["boolean"],
-        "init": [StrOptions(_SENSING_INITS), tuple, list],
+        "init": [StrOptions(starts_for("pair", "symmetric")), tuple, list],
         "fit_intercept": ["boolean"],
     }
 
@@ -259,20 +257,10 @@ or tuple of arrays, default="small_random"
                 f"symmetric=True fits M = X Xᵀ and needs square samples; got "
                 f"shape={shape}."
             )
-        if self.symmetric and self.optimizer == "apgd":
-            raise ValueError(
-                "optimizer='apgd' alternates between the two factors L and R; "
-                "with symmetric=True there is a single factor. Use "
-                "optimizer='precgd' or 'scaledgd'."
-            )
-        # data far from unit scale: fit y / 4**k (exact), report in y's units
-        scale = 4.0 ** scale_exponent(y)
+        # data far from unit scale: fit y / 4**k and X / 4**j (exact)
+        unit, y_fit, X_fit = DataUnit.from_data(y, design=X)
         objective = SensingObjective(
-            X,
-            y / np.asarray(scale, dtype=y.dtype),
-            shape,
-            self.symmetric,
-            self.fit_intercept,
+            X_fit, y_fit, shape, self.symmetric, self.fit_intercept
         )
         n1, n2 = shape
         shapes = (
@@ -281,42 +269,31 @@ or tuple of arrays, default="small_random"
         warm = None
         if self.warm_start and hasattr(self, "coef_") and self.shape_ == shape:
             warm = [F.astype(X.dtype) for F in self._factors]
-        factors = self._run(
-            objective, self.rank, shapes, warm_factors=warm, data_scale=scale
-        )
-        self._store(objective, factors, shape, scale)
-        return self
+        factors, fitted = self._fit_factors(objective, shapes, unit, warm=warm)
+        internal = unit.factors_to_internal(factors)
+        intercept = unit.response_to_user(objective.intercept(internal))
+        return self._set_fitted(factors, fitted, shape, intercept)
 
-    def _run_init(self, init, objective, width, random_state, init_lr):
-        factors = INITIALIZERS[init](
-            objective,
-            width,
-            scale=self.init_scale,
-            random_state=random_state,
-            learning_rate=init_lr,
-        )
-        return factors[:1] if self.symmetric else factors
-
-    def _store(self, objective, factors, shape, scale):
-        self._factors = factors
-        self.shape_ = shape
+    def _set_fitted(self, factors, fitted, shape, intercept):
+        """Publish the model of ``factors`` (user units)."""
         L = factors[0]
         R = L if self.symmetric else factors[1]
+        attributes = {**fitted, "_factors": factors, "shape_": shape}
         if self.symmetric:
-            self.factor_ = L
+            attributes["factor_"] = L
         else:
-            self.left_factor_, self.right_factor_ = L, R
-        root = math.sqrt(scale)
-        self.intercept_ = scale * objective.intercept([F / root for F in factors])
+            attributes["left_factor_"], attributes["right_factor_"] = L, R
+        attributes["intercept_"] = intercept
         # singular values of L Rᵀ from the r×r core of their QR factors:
         # no n1×n2 matrix is formed (completion at scale)
         core = np.linalg.qr(L, mode="r") @ np.linalg.qr(R, mode="r").T
         s = np.linalg.svd(core, compute_uv=False)
         if s.size == 0 or s[0] == 0:
-            self.effective_rank_ = 0
+            attributes["effective_rank_"] = 0
         else:
             cut = max(1e-6, max(shape) * np.finfo(L.dtype).eps) * s[0]
-            self.effective_rank_ = int(np.sum(s > cut))
+            attributes["effective_rank_"] = int(np.sum(s > cut))
+        return self._publish(attributes)
 
     @property
     def coef_(self):

@@ -3,10 +3,13 @@
 ``minimize`` steps an optimizer on an objective, records the loss of every
 iterate, and owns every stopping rule, the divergence check, the
 ``ConvergenceWarning`` and the ``verbose`` output. Nothing else in skfactor
-loops over iterations.
+loops over iterations. Everything it reports — messages, the callback's
+arguments, the result — is in the user's units (:class:`~skfactor._units.DataUnit`).
 """
 
 import math
+import os
+import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -14,23 +17,40 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from ._units import DataUnit
 from .exceptions import DivergenceError
 
-#: Window (iterations) of the stagnation rule.
+#: Window (iterations) of the plateau rule.
 N_ITER_NO_CHANGE = 10
-#: The stagnation rule waits until the best loss is below this fraction of the
-#: zero model's loss.
+#: Without a saddle probe, the plateau rule waits until the best loss is below
+#: this fraction of the zero model's loss (the zero model is a saddle).
 SADDLE_FRACTION = 0.999
+#: A flat loss is a saddle while the model's gradient has a direction this
+#: many times stronger than the model's weakest direction.
+SADDLE_RATIO = 2.0
+#: The loss is flat to its own precision when it moves by less than this many
+#: times its rounding error (the objective's ``loss_rounding``) over a window.
+ROUNDING_UNITS = 16
 #: Halvings of an automatic step size before divergence is an error.
 MAX_BACKTRACKS = 8
 #: The fit has diverged once the loss exceeds this multiple of
 #: ``max(initial loss, loss of the zero model)``.
 DIVERGENCE_FACTOR = 1e4
 
+#: Why a fit stopped (``SolverResult.stop_reason``, the estimators'
+#: ``stop_reason_``).
+STOP_REASONS = {
+    "tol": "the relative error fell below tol",
+    "plateau": "the loss stopped decreasing at a minimum (noise, or a rank "
+    "too small for the data, keeps the error above tol)",
+    "precision": "the loss stopped changing beyond its rounding precision",
+    "max_iter": "max_iter iterations were run",
+}
+
 
 @dataclass
 class SolverResult:
-    """What ``minimize`` returns."""
+    """What ``minimize`` returns (in the user's units)."""
 
     factors: list
     loss_curve: np.ndarray
@@ -43,10 +63,80 @@ class SolverResult:
     time_curve: np.ndarray = None
     #: loss of the zero model (the relative error is √(loss / reference))
     reference_loss: float = 0.0
+    #: the final step size, in the fitted problem's units
+    learning_rate: float = 0.0
 
 
 def _format_lr(value):
     return f"{value:.3g}"
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def caller_stacklevel():
+    """The ``stacklevel`` of the first frame outside skfactor (and outside
+    scikit-learn's wrappers), so that warnings point at the user's line."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None:
+        path = os.path.abspath(frame.f_code.co_filename)
+        inside = path.startswith(_PACKAGE) or f"{os.sep}sklearn{os.sep}" in path
+        if not inside:
+            return level
+        frame, level = frame.f_back, level + 1
+    return 1
+
+
+class _Plateau:
+    """The plateau rule (see :func:`minimize`), with its saddle probe."""
+
+    def __init__(self, objective, tol, f0, ref):
+        self.objective, self.tol, self.f0 = objective, tol, f0
+        self.ref = ref
+        self.probe_after = 0
+        self.wait = N_ITER_NO_CHANGE
+        self.has_probe = None
+
+    def decide(self, losses, k, f, best_loss, point):
+        """``None`` (go on), ``"plateau"`` or ``"precision"``."""
+        w = N_ITER_NO_CHANGE
+        if k < 2 * w:
+            return None
+        before = float(np.median(losses[k - 2 * w : k - w]))
+        recent = float(np.median(losses[k - w : k]))
+        if f > recent:  # never stop on a spike
+            return None
+        change = abs(before - recent)
+        rounding = ROUNDING_UNITS * self.objective.loss_rounding(recent)
+        progress = max(self.f0 - recent, 0.0)
+        if change <= self.tol * min(before, progress):
+            reason = "plateau"
+        elif change <= rounding:
+            reason = "precision"
+        else:
+            return None
+        if k < self.probe_after:
+            return None
+        if self._at_saddle(k, point, recent, best_loss, rounding):
+            return None
+        return reason
+
+    def _at_saddle(self, k, point, recent, best_loss, rounding):
+        if self.has_probe is False:
+            return best_loss >= SADDLE_FRACTION * self.ref
+        probe = self.objective.saddle_probe(point)
+        if probe is None:
+            self.has_probe = False
+            return best_loss >= SADDLE_FRACTION * self.ref
+        self.has_probe = True
+        strength, weakest, beta = probe
+        gain = 0.5 * beta * (strength**2 - (SADDLE_RATIO * weakest) ** 2)
+        if gain > self.tol * recent and gain > rounding:
+            # a saddle: look again later, less often the longer it lasts
+            self.probe_after = k + self.wait
+            self.wait = min(2 * self.wait, 16 * N_ITER_NO_CHANGE)
+            return True
+        return False
 
 
 def minimize(
@@ -60,29 +150,45 @@ def minimize(
     callback=None,
     name="skfactor",
     learning_rate_was_auto=False,
-    data_scale=1.0,
+    unit=None,
+    advice="",
 ):
     """Run ``optimizer`` on ``objective`` from ``factors``.
 
     Stopping rules, checked after every iteration ``k`` when ``tol > 0``:
 
-    * relative error: ``√(f_k / f_ref) ≤ tol``, where ``f_ref`` is the loss of
-      the zero model (for factorization ``‖XYᵀ − A‖_F / ‖A‖_F ≤ tol``);
-    * stagnation: the median loss of the last ``N_ITER_NO_CHANGE`` iterations
-      differs from the median of the ``N_ITER_NO_CHANGE`` before by at most
-      ``tol`` times the smaller of that earlier median and the progress made
-      since the start (``f_0`` minus the recent median). The second term
-      keeps noise-dominated fits going, where the loss is large and steady
-      progress is small next to it. Medians follow the descending envelope of momentum
-      methods, whose loss may stay above an earlier lucky dip for dozens of
-      iterations; a *rising* loss is never taken for convergence, and the fit
-      does not stop on an iterate above the recent median (a spike). The rule is
-      inactive while the best loss is within 0.1% of the zero model's, so the
-      slow escape from a small start (a saddle) is not mistaken for
-      convergence.
+    * **tol**: the relative error ``√(f_k / f_ref) ≤ tol``, where ``f_ref``
+      is the loss of the zero model (for factorization
+      ``‖XYᵀ − A‖_F / ‖A‖_F ≤ tol``);
+    * **plateau**: with ``before`` and ``recent`` the median losses of the
+      two last windows of ``N_ITER_NO_CHANGE`` iterations, the loss is flat
+      when ``|before − recent| ≤ tol·min(before, f_0 − recent)``: a relative
+      ``tol`` of the smaller of the loss and the progress made since the
+      start (the progress keeps noise-dominated fits going, where the loss is
+      large and steady progress is small next to it);
+    * **precision**: or when ``|before − recent|`` is below
+      ``ROUNDING_UNITS`` times the loss's own rounding error (the
+      objective's ``loss_rounding``: ``eps·f_ref`` where the loss is
+      expanded from products, ``2·eps·√(f·f_ref)`` from a residual): a fit
+      that starts at the optimum (a spectral start on noisy data) stops after two windows
+      instead of comparing rounding errors, so the decision does not depend
+      on the number of BLAS threads.
+
+    A flat loss ends the fit only at a minimum, never on the plateau of a
+    saddle. Objectives with a ``saddle_probe`` report the strongest direction
+    ``s`` of the model's gradient and the weakest direction ``w`` of the model
+    (both in the model's units, β the curvature): the point is a saddle while
+    escaping it would still gain ``½β(s² − (SADDLE_RATIO·w)²) > tol·f`` (a
+    direction of the data twice as strong as the weakest one of the model is
+    missing, as on every plateau a small start crosses). Then the fit goes
+    on and probes again after 10, 20, 40, … iterations. Objectives without a
+    probe only refuse to stop while the best loss is within 0.1% of the zero
+    model's. Medians follow the descending envelope of momentum methods; the
+    fit never stops on an iterate above the recent median (a spike).
 
     ``tol = 0`` runs exactly ``max_iter`` iterations. Reaching ``max_iter``
-    with ``tol > 0`` warns once with ``ConvergenceWarning``.
+    with ``tol > 0`` warns once with ``ConvergenceWarning``, pointing at the
+    caller's line.
 
     Divergence is a non-finite loss or one above
     ``DIVERGENCE_FACTOR·max(f_0, f_ref)``. With a step size the user chose it
@@ -92,34 +198,31 @@ def minimize(
     the best iterate, halves ``optimizer.learning_rate``, restarts the
     optimizer's state (momentum) and goes on, at most ``MAX_BACKTRACKS`` times
     before raising. The iterations undone are dropped from the loss curve.
-    (The automatic steps are chosen from the starting factors; with momentum
-    the imbalance between factors can drift over thousands of iterations on
-    noise-dominated data until that step is no longer stable.)
 
     Parameters
     ----------
     objective, optimizer : objects from the two families.
     factors : list of ndarray
-        The starting factors (not modified).
+        The starting factors (not modified), in the objective's units.
     max_iter : int
     tol : float
     verbose : int
         0 silent; 1 a line at iterations 1, 2, 4, 8, … and every 100; 2 every
         iteration.
     callback : callable, optional
-        ``callback(k, factors, loss)`` after every iteration (``k ≥ 1``).
+        ``callback(k, factors, loss)`` after every iteration (``k ≥ 1``), with
+        the factors and the loss in the user's units.
     name : str
         Prefix of messages (the estimator's class name).
     learning_rate_was_auto : bool
         Backtrack on divergence instead of raising at once (see above).
-    data_scale : float
-        The objective's data are the user's divided by ``data_scale`` (a
-        power of 4, see :func:`skfactor._linalg.scale_exponent`). Everything
-        reported (messages, the result's factors and losses) is converted back
-        to the user's units: losses × s², factors × √s, step sizes ÷ s.
+    unit : DataUnit, optional
+        How the objective's numbers relate to the user's (identity if None).
+    advice : str
+        Appended to the ``ConvergenceWarning`` (what else to try).
     """
-    loss_unit, factor_unit = data_scale**2, math.sqrt(data_scale)
-    optimizer.check_objective(objective)
+    unit = DataUnit() if unit is None else unit
+    step_unit = optimizer.step_unit
     point = objective.point(factors)
     ref = objective.reference_loss
     with np.errstate(over="ignore", invalid="ignore"):
@@ -132,13 +235,11 @@ def minimize(
         )
     limit = DIVERGENCE_FACTOR * max(f0, ref)
     state = optimizer.init_state(objective, point)
-    losses = np.empty(max_iter, dtype=np.float64)
-    stamps = np.empty(max_iter, dtype=np.float64)
+    losses, stamps = [], []
     best_loss, best_point, best_k = f0, point, 0
     backtracks = 0
     floor = tol * tol * ref
-    saddle = SADDLE_FRACTION * ref
-    w = N_ITER_NO_CHANGE
+    plateau = _Plateau(objective, tol, f0, ref)
     converged, reason, k = False, "max_iter", 0
     start = time.perf_counter()
 
@@ -146,8 +247,8 @@ def minimize(
         rel = math.sqrt(f / ref) if ref > 0 else 0.0
         elapsed = time.perf_counter() - start
         print(
-            f"[{name}] iter {k:6d}  loss {f * loss_unit:.6e}  rel. error {rel:.3e}  "
-            f"({elapsed:.2f} s)"
+            f"[{name}] iter {k:6d}  loss {unit.loss_to_user(f):.6e}  "
+            f"rel. error {rel:.3e}  ({elapsed:.2f} s)"
         )
 
     while k < max_iter:
@@ -155,23 +256,24 @@ def minimize(
         with np.errstate(over="ignore", invalid="ignore"):
             point, state = optimizer.step(objective, point, state)
             f = objective.value(point)
-        losses[k - 1] = f
-        stamps[k - 1] = time.perf_counter()
+        losses.append(f)
+        stamps.append(time.perf_counter())
         diverged = not (f <= limit)  # catches NaN too
         if diverged and learning_rate_was_auto and backtracks < MAX_BACKTRACKS:
             backtracks += 1
             optimizer.learning_rate *= 0.5
             if verbose:
+                eta = unit.step_to_user(optimizer.learning_rate, step_unit)
                 print(
                     f"[{name}] the loss diverged at iteration {k}; back to "
-                    f"iteration {best_k} with learning rate "
-                    f"{_format_lr(optimizer.learning_rate / data_scale)}"
+                    f"iteration {best_k} with learning rate {_format_lr(eta)}"
                 )
             k, point = best_k, best_point
+            del losses[k:], stamps[k:]
             state = optimizer.init_state(objective, point)
             continue
         if diverged:
-            eta = optimizer.learning_rate / data_scale
+            eta = unit.step_to_user(optimizer.learning_rate, step_unit)
             suggestion = eta / 10.0
             how = (
                 f"the automatic learning rate {_format_lr(eta)} "
@@ -181,62 +283,58 @@ def minimize(
             )
             raise DivergenceError(
                 f"{name} diverged at iteration {k} with {how}: the loss went "
-                f"from {f0 * loss_unit:.3e} to {f * loss_unit:.3e}. Try a smaller "
-                "step, e.g. "
-                f"learning_rate={_format_lr(suggestion)}.",
+                f"from {unit.loss_to_user(f0):.3e} to {unit.loss_to_user(f):.3e}. "
+                f"Try a smaller step, e.g. learning_rate={_format_lr(suggestion)}.",
                 learning_rate=eta,
                 suggested_learning_rate=suggestion,
-                best_factors=[F * factor_unit for F in best_point.factors],
-                best_loss=best_loss * loss_unit,
+                best_factors=unit.factors_to_user(best_point.factors),
+                best_loss=unit.loss_to_user(best_loss),
                 n_iter=k,
-                loss_curve=losses[:k] * loss_unit,
+                loss_curve=unit.loss_to_user(np.asarray(losses)),
             )
         if f < best_loss:
             # factors only: the cache (residuals, products) is not kept alive
             best_loss, best_point, best_k = f, objective.point(point.factors), k
         if callback is not None:
-            callback(k, point.factors, f)
+            callback(k, unit.factors_to_user(point.factors), unit.loss_to_user(f))
         if verbose >= 2 or (verbose and (k & (k - 1) == 0 or k % 100 == 0)):
             report(k, f)
         if tol > 0:
             if f <= floor:
                 converged, reason = True, "tol"
                 break
-            if k >= 2 * w and best_loss < saddle:
-                before = float(np.median(losses[k - 2 * w : k - w]))
-                recent = float(np.median(losses[k - w : k]))
-                scale = min(before, f0 - recent)
-                if abs(before - recent) <= tol * scale and f <= recent:
-                    converged, reason = True, "no_improvement"
-                    break
+            flat = plateau.decide(losses, k, f, best_loss, point)
+            if flat is not None:
+                converged, reason = True, flat
+                break
     elapsed = time.perf_counter() - start
     n_iter = k
+    losses = np.asarray(losses, dtype=np.float64)
     if verbose:
         report(n_iter, losses[n_iter - 1])
-        print(f"[{name}] stopped after {n_iter} iterations ({reason}).")
+        print(
+            f"[{name}] stopped after {n_iter} iterations ({reason}): "
+            f"{STOP_REASONS[reason]}."
+        )
     if reason == "max_iter" and tol > 0:
         f = losses[n_iter - 1]
         rel = math.sqrt(f / ref) if ref > 0 else 0.0
         warnings.warn(
             f"{name}: max_iter={max_iter} iterations reached before the stopping "
             f"rule (tol={tol:g}) was met; relative error {rel:.2e}. Increase "
-            "max_iter or tol. On data that is not exactly low rank the "
-            "preconditioned optimizers ('apgd', 'scaledgd') or init='spectral' "
-            "need far fewer iterations.",
+            "max_iter or tol." + (f" {advice}" if advice else ""),
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=caller_stacklevel(),
         )
-    factors = point.factors
-    if data_scale != 1.0:
-        factors = [F * factor_unit for F in factors]
     return SolverResult(
-        factors=factors,
-        loss_curve=losses[:n_iter] * loss_unit,
+        factors=unit.factors_to_user(point.factors),
+        loss_curve=unit.loss_to_user(losses),
         n_iter=n_iter,
         converged=converged,
         stop_reason=reason,
-        initial_loss=f0 * loss_unit,
+        initial_loss=unit.loss_to_user(f0),
         elapsed=elapsed,
-        time_curve=stamps[:n_iter] - start,
-        reference_loss=ref * loss_unit,
+        time_curve=np.asarray(stamps, dtype=np.float64) - start,
+        reference_loss=unit.loss_to_user(ref),
+        learning_rate=optimizer.learning_rate,
     )

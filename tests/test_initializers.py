@@ -14,9 +14,10 @@ def A():
 
 
 def _init(name, A, width=6, seed=0, scale="auto", learning_rate=0.5):
+    m, n = A.shape
     return INITIALIZERS[name](
         FactorizationObjective(A),
-        width,
+        [(m, width), (n, width)],
         scale=scale,
         random_state=np.random.RandomState(seed),
         learning_rate=learning_rate,

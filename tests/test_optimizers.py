@@ -13,7 +13,7 @@ import pytest
 
 from skfactor import FactorizationNAG
 from skfactor._objectives import FactorizationObjective
-from skfactor._optimizers import OPTIMIZERS, make_optimizer
+from skfactor._optimizers import OPTIMIZERS, check_objective, make_optimizer
 from skfactor._solver import minimize
 
 N_STEPS = 20
@@ -139,7 +139,7 @@ CASES = [
 
 
 def _eta(name, problem):
-    return 0.5 if OPTIMIZERS[name].scale_free else problem[3]
+    return 0.5 if OPTIMIZERS[name].step_unit == "scale_free" else problem[3]
 
 
 def _relative(a, b):
@@ -218,14 +218,30 @@ def test_nag_float_momentum_differs_from_auto(problem):
 def test_preconditioned_methods_refuse_more_than_two_factors():
     class ThreeFactors:
         n_factors = 3
+        structure = "a chain of three factors"
 
         def partner(self, i):
             return None
 
     for name in ("precgd", "scaledgd", "apgd"):
-        with pytest.raises(ValueError, match="needs a model with two factors"):
-            make_optimizer(name, 0.5).check_objective(ThreeFactors())
-    make_optimizer("nag", 0.5).check_objective(ThreeFactors())
+        with pytest.raises(ValueError, match="needs a model with two factors") as e:
+            check_objective(make_optimizer(name, 0.5), ThreeFactors())
+        # the message names the optimizers that can run this model
+        assert "'gd', 'altgd', 'nag', 'heavy_ball'" in str(e.value)
+    check_objective(make_optimizer("nag", 0.5), ThreeFactors())
+
+
+def test_alternating_preconditioner_refuses_a_single_symmetric_factor():
+    class Symmetric:
+        n_factors = 1
+        structure = "a symmetric model X Xᵀ with a single factor"
+
+        def partner(self, i):
+            return 0
+
+    check_objective(make_optimizer("precgd", 0.5), Symmetric())
+    with pytest.raises(ValueError, match=r"two distinct factors.*'precgd'"):
+        check_objective(make_optimizer("apgd", 0.5), Symmetric())
 
 
 def test_nag_costs_two_data_products_per_iteration():

@@ -30,7 +30,9 @@ def ref_loop(name, A, y, L, R, eta, steps=15, damping=None):
         if name == "gd":
             L, R = L - eta * E @ R, R - eta * E.T @ L
         elif name == "precgd":
-            delta = np.sqrt(np.sum(rho**2) / len(y))  # √(2f), f = ‖ρ‖²/(2N)
+            # √(2f/β), f = ‖ρ‖²/(2N), β = ‖D‖²/(N·n1·n2): the model's units
+            beta = np.sum(A**2) / A.size
+            delta = np.sqrt(np.sum(rho**2) / len(y) / beta)
             L, R = (
                 L - eta * E @ R @ np.linalg.inv(R.T @ R + delta * eye),
                 R - eta * E.T @ L @ np.linalg.inv(L.T @ L + delta * eye),
@@ -80,7 +82,8 @@ def test_symmetric_precgd_matches_reference_loop():
     for _ in range(10):
         rho = np.einsum("ijk,jk->i", A, Z @ Z.T) - y
         E = np.einsum("i,ijk->jk", rho, A) / len(y)
-        delta = np.sqrt(np.sum(rho**2) / (2 * len(y)))  # √(2f), f = ‖ρ‖²/(4N)
+        # √(2f/β), f = ‖ρ‖²/(4N), β = ‖D‖²/(N·n²): the model's units
+        delta = np.sqrt(np.sum(rho**2) / (2 * len(y)) / (np.sum(A**2) / A.size))
         Z = Z - 0.3 * (0.5 * (E + E.T) @ Z) @ np.linalg.inv(Z.T @ Z + delta * eye)
     model = MatrixSensingPrecGD(
         3, symmetric=True, init=(X0,), learning_rate=0.3, max_iter=10, tol=0
@@ -218,7 +221,12 @@ def test_transform_rows_sum_to_predictions_and_float32():
             "single factor",
         ),
         ({"symmetric": True}, None, "needs square samples|perfect square"),
-        ({"init": "ward_kolda"}, None, "'init' parameter"),
+        (
+            {"init": "ward_kolda", "symmetric": True, "shape": (5, 5)},
+            "square",
+            "cannot start",
+        ),
+        ({"init": "identity"}, None, "'init' parameter"),
     ],
 )
 def test_bad_input(params, data, message):

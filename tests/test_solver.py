@@ -39,7 +39,7 @@ def test_stagnation_rule_on_noisy_data():
     result = minimize(
         objective, F, make_optimizer("apgd", 0.5), max_iter=5000, tol=1e-8
     )
-    assert result.converged and result.stop_reason == "no_improvement"
+    assert result.converged and result.stop_reason == "plateau"
     losses = result.loss_curve
     w = N_ITER_NO_CHANGE
     before, recent = np.median(losses[-2 * w : -w]), np.median(losses[-w:])

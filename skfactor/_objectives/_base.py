@@ -1,0 +1,191 @@
+"""Points and the objective base class: every hook an objective offers, with
+its default."""
+
+import math
+
+import numpy as np
+
+from .._linalg import spectral_norm
+
+#: Seed of the power iterations that estimate norms of an objective's data:
+#: they are part of the problem, not of the start, so they never draw on the
+#: user's ``random_state``.
+NORM_SEED = 0
+
+
+class Point:
+    """Factors and a cache of quantities derived from them.
+
+    Points are immutable by convention: optimizers build new arrays for new
+    points and never write into the factors of an existing one (the solver
+    keeps a reference to the best point seen).
+    """
+
+    __slots__ = ("cache", "factors")
+
+    def __init__(self, factors, cache=None):
+        self.factors = list(factors)
+        self.cache = {} if cache is None else cache
+
+    def gram(self, i):
+        """``Fᵢᵀ Fᵢ`` (d×d), computed once per point."""
+        key = ("gram", i)
+        gram = self.cache.get(key)
+        if gram is None:
+            factor = self.factors[i]
+            gram = factor.T @ factor
+            self.cache[key] = gram
+        return gram
+
+
+def linear_combination(terms):
+    """``Σ cᵢ·aᵢ`` with one allocation (the sum) and one pass per term."""
+    (c0, a0), *rest = terms
+    if len(rest) == 1 and c0 != 0:
+        # c₀(a₀ + (c₁/c₀)a₁): NAG's look-ahead, three passes and no temporary
+        c1, a1 = rest[0]
+        out = np.multiply(a1, np.asarray(c1 / c0, dtype=a1.dtype))
+        out += a0
+        out *= np.asarray(c0, dtype=out.dtype)
+        return out
+    out = np.multiply(a0, np.asarray(c0, dtype=a0.dtype))
+    scratch = None
+    for c, a in rest:
+        scratch = np.multiply(a, np.asarray(c, dtype=a.dtype), out=scratch)
+        out += scratch
+    return out
+
+
+class Objective:
+    """Base class: the interface, with generic cache-free defaults.
+
+    Subclasses set ``model`` (see :mod:`._models`; it fixes ``n_factors``,
+    ``layout``, ``degree`` and ``partner``) or override those, and implement
+    ``value``, ``grad``, ``target``, ``reference_loss`` and ``smoothness``.
+
+    Declared attributes and their defaults:
+
+    ``penalty = 0.0``
+        Ridge penalty λ on the factors (``½λΣ‖Fᵢ‖²`` in the loss); the
+        preconditioned optimizers add it to their Grams.
+    ``design_curvature() = 1.0``
+        β, the curvature of the loss in the model: ``f(M) ≈ ½β‖M − M⋆‖²``
+        near low-rank models. The problem's normalisation: the target, the
+        scale-free steps (``η ≈ 0.5/β``), PrecGD's damping and the saddle
+        probe are in the model's units through it.
+    ``residual_norm(p) = √(2f/β)``
+        The distance to the data in the model's units (PrecGD's δ).
+    ``saddle_probe(p) = None``
+        ``(strength, weakest, β)``: the strongest direction of the model's
+        gradient in the model's units and the weakest direction of the model
+        (or the penalty), for the solver's saddle test; None where unknown.
+    """
+
+    model = None
+    penalty = 0.0
+    _target_norm = None
+
+    # -- structure, from the model ------------------------------------------
+    @property
+    def n_factors(self):
+        return self.model.n_factors
+
+    @property
+    def layout(self):
+        """``"pair"`` (``L Rᵀ``), ``"symmetric"`` (``X Xᵀ``) or ``"chain"``."""
+        return self.model.layout
+
+    @property
+    def degree(self):
+        """Factors multiplied into the model (each scales as model^(1/degree))."""
+        return self.model.degree
+
+    @property
+    def structure(self):
+        """The model in words, for error messages."""
+        return self.model.structure
+
+    def partner(self, i):
+        """Index of the factor whose Gram right-preconditions block ``i``
+        (None where no such pairing exists)."""
+        return self.model.partner(i)
+
+    # -- points ----------------------------------------------------------------
+    def point(self, factors):
+        return Point(factors)
+
+    def value(self, point):
+        raise NotImplementedError
+
+    def grad(self, point):
+        raise NotImplementedError
+
+    def grad_block(self, point, i):
+        return self.grad(point)[i]
+
+    def combine(self, terms):
+        factors = [
+            linear_combination([(c, p.factors[i]) for c, p in terms])
+            for i in range(self.n_factors)
+        ]
+        return Point(factors)
+
+    def replace_block(self, point, i, factor):
+        factors = list(point.factors)
+        factors[i] = factor
+        return Point(factors)
+
+    # -- what starts, step rules and the solver need --------------------------
+    def smoothness(self, point):
+        raise NotImplementedError
+
+    def design_curvature(self):
+        return 1.0
+
+    def frozen_curvature(self, point):
+        """Curvature in the last factor with the others frozen.
+
+        For ``f = ½β‖F₀ F₁ᵀ − T‖²`` that is ``β·λ_max(F₀ᵀF₀)`` (plus the
+        penalty): the step-size scale of the unbalanced start, where the
+        first factor barely moves.
+        """
+        top = float(np.linalg.eigvalsh(point.gram(0))[-1])
+        return self.design_curvature() * top + self.penalty
+
+    def target_norm(self):
+        """``σ₁(target)``, estimated once per objective (see ``spectral_norm``)."""
+        if self._target_norm is None:
+            rng = np.random.RandomState(NORM_SEED)
+            self._target_norm = spectral_norm(self.target, rng)
+        return self._target_norm
+
+    def residual_norm(self, point):
+        beta = self.design_curvature()
+        return math.sqrt(
+            2.0 * max(self.value(point), 0.0) / (beta if beta > 0 else 1.0)
+        )
+
+    def loss_rounding(self, value):
+        """The rounding error of a computed loss ``value``.
+
+        ``2·eps·√(value·f_ref)`` for a loss summed from a residual computed
+        in the data's dtype (an error of ``eps·|y|`` per entry of it); an
+        objective that expands the loss (cancellation) overrides it.
+        """
+        eps = float(np.finfo(self.dtype).eps)
+        return 2.0 * eps * math.sqrt(max(value, 0.0) * self.reference_loss)
+
+    def model_gradient_norm(self, point):
+        """``‖∇_M f‖₂`` of the data term at the point's model (None: unknown)."""
+        return None
+
+    def saddle_probe(self, point):
+        strength = self.model_gradient_norm(point)
+        if strength is None:
+            return None
+        beta = self.design_curvature()
+        if not beta > 0:  # an all-zero design: nothing to probe
+            return None
+        values = self.model.singular_values(point.factors)
+        weakest = float(values[-1]) if len(values) else 0.0
+        return strength / beta, max(weakest, self.penalty / beta), beta

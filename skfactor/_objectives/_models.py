@@ -1,0 +1,124 @@
+"""The factor → model maps shared by the problems.
+
+A model knows how its factors multiply into the model matrix ``M``, the chain
+rule from the model's gradient ``E = ∇_M f`` to the factors' gradients, the
+loss normalisation that makes that chain rule exact, and which factor
+preconditions which. Problems hold one and never branch on its kind.
+"""
+
+import numpy as np
+
+
+class PairModel:
+    """``M = L Rᵀ`` with ``L`` (n1, d), ``R`` (n2, d).
+
+    ``f = ½·data``, ``∇_L f = E R``, ``∇_R f = Eᵀ L``; each factor is
+    preconditioned by its partner's Gram.
+    """
+
+    layout = "pair"
+    n_factors = 2
+    degree = 2
+    half = 0.5
+    structure = "a two-factor model L Rᵀ"
+
+    def split(self, factors):
+        return factors[0], factors[1]
+
+    def partner(self, i):
+        return 1 - i
+
+    def grad_block(self, E, factors, i):
+        L, R = factors
+        return np.asarray(E @ R) if i == 0 else np.asarray(E.T @ L)
+
+    def grads(self, E, factors):
+        return [self.grad_block(E, factors, 0), self.grad_block(E, factors, 1)]
+
+    def symmetrize(self, T):
+        return T
+
+    def factor_curvature(self, tops):
+        """``‖L‖₂² + ‖R‖₂²`` from the top eigenvalues of the Grams."""
+        return tops[0] + tops[1]
+
+    def singular_values(self, factors):
+        """Singular values of ``L Rᵀ`` from the small core of the QR factors
+        (no n1×n2 matrix is formed), decreasing."""
+        L, R = factors
+        core = np.linalg.qr(L, mode="r") @ np.linalg.qr(R, mode="r").T
+        return np.linalg.svd(core, compute_uv=False)
+
+    def matrix(self, factors):
+        L, R = factors
+        return L @ R.T
+
+
+class SymmetricModel:
+    """``M = X Xᵀ`` with one factor ``X`` (n, d).
+
+    ``f = ¼·data`` so that ``∇_X f = ½(E + Eᵀ) X`` (``= E X`` for symmetric
+    ``E``); the factor is preconditioned by its own Gram.
+    """
+
+    layout = "symmetric"
+    n_factors = 1
+    degree = 2
+    half = 0.25
+    structure = "a symmetric model X Xᵀ with a single factor"
+
+    def split(self, factors):
+        return factors[0], factors[0]
+
+    def partner(self, i):
+        return 0
+
+    def grad_block(self, E, factors, i):
+        X = factors[0]
+        return np.asarray(0.5 * (E @ X + E.T @ X))
+
+    def grads(self, E, factors):
+        return [self.grad_block(E, factors, 0)]
+
+    def symmetrize(self, T):
+        return 0.5 * (T + T.T)
+
+    def factor_curvature(self, tops):
+        return 2.0 * tops[0]
+
+    def singular_values(self, factors):
+        X = factors[0]
+        w = np.linalg.eigvalsh(X.T @ X)[::-1]
+        return np.maximum(w, 0.0)
+
+    def matrix(self, factors):
+        X = factors[0]
+        return X @ X.T
+
+
+class ChainModel:
+    """``M = P₁ P₂ ⋯ P_K`` (a deep linear network's layers in storage order).
+
+    Two factors are a :class:`PairModel`; deeper chains have no partner
+    factor and no cheap spectrum.
+    """
+
+    layout = "chain"
+    half = 0.5
+
+    def __init__(self, n_factors):
+        self.n_factors = self.degree = n_factors
+        self.structure = (
+            f"a linear network of {n_factors} layers (it has two factors with "
+            "exactly one hidden layer)"
+        )
+
+    def partner(self, i):
+        return None
+
+
+def model_for(n_factors, symmetric=False):
+    """The model of ``n_factors`` factors (a pair for two)."""
+    if symmetric:
+        return SymmetricModel()
+    return PairModel() if n_factors == 2 else ChainModel(n_factors)

@@ -1,0 +1,119 @@
+"""The data unit of a fit: the one place that converts between the user's
+numbers and the fitted problem's.
+
+A fit runs on data divided by exact powers of 4 when the user's values are too
+large or too small for their dtype (see :func:`skfactor._linalg.scale_exponent`),
+so the fitted problem's factors, losses, steps and dampings are those of the
+user's problem in other units. :class:`DataUnit` is built once per fit from the
+data and does every conversion; nothing else in skfactor multiplies by a data
+scale.
+
+With ``response`` the divisor of the data the loss is quadratic in (A for
+factorization, y for sensing, Y for linear networks), ``model`` the resulting
+factor of the model (``response`` divided by the divisor of a design, if any),
+and ``N`` the degree of the model in its factors (2 for ``L Rᵀ`` and ``X Xᵀ``,
+the depth for a linear network), the user's quantities are::
+
+    model     M_user = model · M
+    factors   F_user = model^(1/N) · F
+    loss      f_user = response² · f
+    damping   δ_user = model^(2/N) · δ                  (a Gram's unit)
+    step      η_user = model^(2/N) / response² · η      (step_unit "curvature": 1/L)
+    step      η_user = model^(4/N) / response² · η      (step_unit "scale_free")
+
+The last two are exact for gradient steps and for right-preconditioned steps
+``F − η ∇f (GᵀG + δI)⁻¹`` respectively.
+"""
+
+import numpy as np
+
+from ._linalg import divide_exactly, scale_exponent
+
+#: The exponent of ``model`` in each step unit (times 1/N), see the module docstring.
+_STEP_MODEL_POWER = {"curvature": 2, "scale_free": 4}
+
+
+class DataUnit:
+    """Conversions between the user's units and the fitted problem's.
+
+    Parameters
+    ----------
+    response : float
+        The divisor applied to the data the loss is quadratic in.
+    model : float
+        The user's model is the fitted model times ``model``.
+    degree : int
+        Number of factors multiplied into the model (factors scale as
+        ``model^(1/degree)``).
+    """
+
+    def __init__(self, response=1.0, model=1.0, degree=2):
+        self.response = float(response)
+        self.model = float(model)
+        self.degree = int(degree)
+
+    @classmethod
+    def from_data(cls, response, design=None, degree=2):
+        """The unit that brings ``response`` (and ``design``) to a safe range.
+
+        Returns the unit and the divided arrays ``(response / r, design / g)``
+        (``design`` is None when not given). Dividing by powers of 4 is exact.
+        """
+        r = 4.0 ** scale_exponent(response) if response.size else 1.0
+        g = 1.0
+        if design is not None:
+            g = 4.0 ** scale_exponent(design)
+            design = divide_exactly(design, g)
+        unit = cls(response=r, model=r / g, degree=degree)
+        return unit, divide_exactly(response, r), design
+
+    def with_degree(self, degree):
+        """The same unit for a model of another degree."""
+        return DataUnit(self.response, self.model, degree)
+
+    @property
+    def is_identity(self):
+        return self.response == 1.0 and self.model == 1.0
+
+    # -- factors and models --------------------------------------------------
+    @property
+    def factor(self):
+        """``F_user / F``."""
+        return self.model ** (1.0 / self.degree)
+
+    def factors_to_user(self, factors):
+        if self.model == 1.0:
+            return list(factors)
+        c = self.factor
+        return [F * np.asarray(c, dtype=F.dtype) for F in factors]
+
+    def factors_to_internal(self, factors):
+        if self.model == 1.0:
+            return list(factors)
+        c = 1.0 / self.factor
+        return [F * np.asarray(c, dtype=F.dtype) for F in factors]
+
+    def response_to_user(self, value):
+        """A value in the response's units (an intercept, offsets)."""
+        return value * self.response
+
+    # -- losses --------------------------------------------------------------
+    def loss_to_user(self, loss):
+        return loss * self.response**2
+
+    # -- steps and dampings --------------------------------------------------
+    def _step_factor(self, step_unit):
+        power = _STEP_MODEL_POWER[step_unit] / self.degree
+        return self.model**power / self.response**2
+
+    def step_to_user(self, eta, step_unit):
+        return eta * self._step_factor(step_unit)
+
+    def step_to_internal(self, eta, step_unit):
+        return eta / self._step_factor(step_unit)
+
+    def damping_to_user(self, damping):
+        return damping * self.model ** (2.0 / self.degree)
+
+    def damping_to_internal(self, damping):
+        return damping / self.model ** (2.0 / self.degree)
