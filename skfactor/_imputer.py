@@ -11,26 +11,26 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import FirstOrderEstimatorMixin
 from ._factorization import FactorizationNAG
-from ._initializers import INITIALIZERS
+from ._initializers import starts_for
+from ._units import DataUnit
 
 _SHARED = FirstOrderEstimatorMixin._shared_parameter_constraints
-
-#: Most alternations between the column offsets and the low-rank fit.
-MAX_CENTRING_ROUNDS = 10
 
 
 def _is_nan_marker(value):
     return isinstance(value, float) and math.isnan(value)
 
 
-class LowRankImputer(TransformerMixin, BaseEstimator):
+class LowRankImputer(TransformerMixin, FirstOrderEstimatorMixin, BaseEstimator):
     """Impute missing entries from a low-rank factorization of the data.
 
-    The model is ``μ + X Yᵀ``, with column offsets μ and a rank-d factorization
-    fitted by :class:`FactorizationNAG`. It minimizes the squared error over the
-    **observed entries only**. Starting from the observed column means, the fit
-    alternates between the factorization (warm-started) and the offsets that
-    best fit the observed residual, until the offsets settle.
+    The model is ``μ + X Yᵀ``, with column offsets μ and a rank-d factorization,
+    fitted by minimizing the squared error over the **observed entries only**
+    with the optimizers and starts of :class:`FactorizationNAG`. The offsets
+    are eliminated in closed form at every iterate (the best offsets for the
+    current ``X Yᵀ``: the observed column means of the residual), so the fit
+    is one run of the solver over ``X`` and ``Y`` alone, with one
+    ``n_iter_``, one ``converged_`` and at most one ``ConvergenceWarning``.
 
     ``transform`` fits each row's coefficients on the components by (ridge)
     least squares over its observed entries, and fills the missing entries with
@@ -38,10 +38,12 @@ class LowRankImputer(TransformerMixin, BaseEstimator):
     with no observed entry gets μ.
 
     Centring by the observed means alone would add one weak direction to the
-    rank that the data need: the error of those means. Refining the offsets
-    removes it, so exactly rank-r data plus offsets are reproduced at
-    ``n_components = r``. The default ridge penalty (``alpha``) shrinks weak
-    directions, so a generous ``n_components`` is safe.
+    rank that the data need: the error of those means. Fitting the offsets
+    with the factors removes it, so exactly rank-r data plus offsets are
+    reproduced at ``n_components = r``. A larger rank has spare directions
+    that can change missing entries without changing the fit to the observed
+    ones; the default ridge penalty (``alpha``) shrinks them, so a generous
+    ``n_components`` is safe.
 
     Parameters
     ----------
@@ -86,17 +88,17 @@ verbose :
     Attributes
     ----------
     factorization_ : FactorizationNAG
-        The fitted model of the centred data, over the non-empty features.
+        The fitted model of the data centred by ``statistics_``, over the
+        non-empty features.
     statistics_ : ndarray of shape (n_features,)
-        The fitted column offsets μ, starting from the observed means; NaN
-        for empty features.
-    n_rounds_ : int
-        Alternations between the factorization and the offsets (at most 10).
+        The fitted column offsets μ; NaN for empty features.
     indicator_ : MissingIndicator or None
         The fitted indicator, when ``add_indicator=True``.
-    n_iter_, loss_curve_, time_curve_, reference_loss_, converged_ :
-        As in :class:`FactorizationNAG`, over all the rounds: ``n_iter_`` is
-        their total, and the curves are joined end to end. Use them with
+    n_iter_, loss_curve_, time_curve_, reference_loss_, converged_, \
+stop_reason_, learning_rate_, damping_ :
+        As in :class:`FactorizationNAG`. The loss is over the observed
+        entries with the offsets at their best; ``reference_loss_`` is that of
+        the offsets alone (the observed column means). Use them with
         :class:`~skfactor.plotting.ConvergenceDisplay`.
     n_features_in_, feature_names_in_ :
         Features seen during fit.
@@ -117,7 +119,7 @@ verbose :
     >>> rng = np.random.RandomState(0)
     >>> X = A.copy()
     >>> X[rng.rand(*A.shape) < 0.2] = np.nan
-    >>> imputer = LowRankImputer(n_components=4, alpha=0.0, tol=1e-8,
+    >>> imputer = LowRankImputer(n_components=3, alpha=0.0, tol=1e-8,
     ...                          max_iter=2000, random_state=0)
     >>> filled = imputer.fit_transform(X)
     >>> bool(np.isnan(filled).any())
@@ -136,7 +138,7 @@ verbose :
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "missing_values": [Real],
-        "init": [StrOptions(set(INITIALIZERS)), tuple, list],
+        "init": [StrOptions(starts_for("pair")), tuple, list],
         "add_indicator": ["boolean"],
         "keep_empty_features": ["boolean"],
     }
@@ -211,12 +213,11 @@ verbose :
         X = self._validate(X, reset=True)
         missing = np.isnan(X)
         observed_counts = X.shape[0] - missing.sum(axis=0)
-        self._valid = observed_counts > 0
+        valid = observed_counts > 0
         sums = np.where(missing, 0, X).sum(axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
-            means = sums / observed_counts
-        self.statistics_ = np.where(self._valid, means, np.nan).astype(X.dtype)
-        data = X[:, self._valid]
+            means = (sums / observed_counts)[valid].astype(X.dtype)
+        data = X[:, valid]
         # rows with nothing observed carry no information about the model
         rows = ~np.isnan(data).all(axis=1)
         if not rows.any():
@@ -224,44 +225,39 @@ verbose :
                 "LowRankImputer: X has no observed entry; there is nothing to "
                 "learn from."
             )
-        data = data[rows]
-        observed = ~np.isnan(data)
-        counts = observed.sum(axis=0)
-        means = self.statistics_[self._valid].copy()
+        # centred by the observed means, the offsets the objective eliminates
+        # are small corrections and its loss keeps its digits
+        centred = data[rows] - means
+        unit, fitted_data, _ = DataUnit.from_data(centred)
         # every parameter the two share, passed through by name
         shared = FactorizationNAG().get_params().keys() & self.get_params().keys()
-        params = {key: getattr(self, key) for key in shared}
-        model = FactorizationNAG(**params, warm_start=True)
-        curves, times, n_iter, offset = [], [], 0, 0.0
-        scale = None
-        for self.n_rounds_ in range(1, MAX_CENTRING_ROUNDS + 1):
-            model.fit(data - means)
-            curves.append(model.loss_curve_)
-            times.append(model.time_curve_ + offset)
-            offset = times[-1][-1] if len(times[-1]) else offset
-            n_iter += model.n_iter_
-            if scale is None:
-                scale = np.sqrt(2.0 * model.reference_loss_)
-                reference_loss = model.reference_loss_
-            # the column offsets that best fit the observed residual, given XYᵀ
-            residual = data - means - model.embedding_ @ model.components_
-            step = np.where(observed, residual, 0).sum(axis=0) / counts
-            means += step
-            if np.sqrt(len(data)) * np.linalg.norm(step) <= self.tol * scale:
-                break
-        self.factorization_ = model
-        self.statistics_[self._valid] = means
-        self.n_iter_ = n_iter
-        self.loss_curve_ = np.concatenate(curves)
-        self.time_curve_ = np.concatenate(times)
-        self.reference_loss_ = reference_loss
-        self.converged_ = model.converged_
+        model = FactorizationNAG(**{key: getattr(self, key) for key in shared})
+        objective = model._masked_objective(fitted_data, offsets=True)
+        m, n = centred.shape
+        d = self.n_components
+        factors, fitted = self._fit_factors(objective, [(m, d), (n, d)], unit)
+        internal = unit.factors_to_internal(factors)
+        offsets = unit.response_to_user(objective.offsets_at(internal))
+        offsets = offsets.astype(X.dtype)
+        ridge = unit.damping_to_user(objective.penalty)
+        model._set_fitted(
+            factors, fitted, centred - offsets, ridge, unit.response, True
+        )
+        model.n_features_in_ = n
+        statistics = np.full(X.shape[1], np.nan, dtype=X.dtype)
+        statistics[valid] = means + offsets
+        indicator = None
         if self.add_indicator:
-            marker = np.nan
-            self.indicator_ = MissingIndicator(missing_values=marker).fit(X)
-        else:
-            self.indicator_ = None
-        return self
+            indicator = MissingIndicator(missing_values=np.nan).fit(X)
+        return self._publish(
+            {
+                **fitted,
+                "factorization_": model,
+                "statistics_": statistics,
+                "indicator_": indicator,
+                "_valid": valid,
+            }
+        )
 
     # -- transform ----------------------------------------------------------------
     def transform(self, X):

@@ -104,10 +104,10 @@ class _Plateau:
             return None
         before = float(np.median(losses[k - 2 * w : k - w]))
         recent = float(np.median(losses[k - w : k]))
-        if f > recent:  # never stop on a spike
+        rounding = ROUNDING_UNITS * self.objective.loss_rounding(recent)
+        if f > recent + rounding:  # never stop on a spike
             return None
         change = abs(before - recent)
-        rounding = ROUNDING_UNITS * self.objective.loss_rounding(recent)
         progress = max(self.f0 - recent, 0.0)
         if change <= self.tol * min(before, progress):
             reason = "plateau"
@@ -170,9 +170,9 @@ def minimize(
       ``ROUNDING_UNITS`` times the loss's own rounding error (the
       objective's ``loss_rounding``: ``eps·f_ref`` where the loss is
       expanded from products, ``2·eps·√(f·f_ref)`` from a residual): a fit
-      that starts at the optimum (a spectral start on noisy data) stops after two windows
-      instead of comparing rounding errors, so the decision does not depend
-      on the number of BLAS threads.
+      that starts at the optimum (a spectral start on noisy data) stops
+      after two windows instead of comparing rounding errors, so the
+      decision does not depend on the number of BLAS threads.
 
     A flat loss ends the fit only at a minimum, never on the plateau of a
     saddle. Objectives with a ``saddle_probe`` report the strongest direction
@@ -184,7 +184,8 @@ def minimize(
     on and probes again after 10, 20, 40, … iterations. Objectives without a
     probe only refuse to stop while the best loss is within 0.1% of the zero
     model's. Medians follow the descending envelope of momentum methods; the
-    fit never stops on an iterate above the recent median (a spike).
+    fit never stops on an iterate above the recent median by more than the
+    rounding margin (a spike).
 
     ``tol = 0`` runs exactly ``max_iter`` iterations. Reaching ``max_iter``
     with ``tol > 0`` warns once with ``ConvergenceWarning``, pointing at the

@@ -36,7 +36,8 @@ def test_recovers_planted_entries_and_keeps_observed_ones(planted):
     np.testing.assert_array_equal(filled[~mask], A[~mask])  # exactly unchanged
     error = np.linalg.norm(filled[mask] - A[mask]) / np.linalg.norm(A[mask])
     assert error < 1e-6
-    assert 1 < imputer.n_rounds_ <= 10
+    # one solver run, which ends on the relative-error rule
+    assert imputer.converged_ and imputer.stop_reason_ == "tol"
     assert imputer.n_iter_ == len(imputer.loss_curve_) == len(imputer.time_curve_)
     assert np.all(np.diff(imputer.time_curve_) >= 0)
 
@@ -120,3 +121,29 @@ def test_pipeline_grid_search_beats_mean_imputation_on_diabetes():
         make_pipeline(SimpleImputer(strategy="mean"), Ridge(alpha=0.1)), X, y, cv=cv
     ).mean()
     assert ours > mean + 0.005
+
+
+def test_one_run_one_warning_naming_the_imputer(planted):
+    """The offsets are eliminated inside the objective: a fit that runs out of
+    iterations warns once, as LowRankImputer, pointing at the caller."""
+    X = planted[1]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        imputer = LowRankImputer(4, optimizer="gd", max_iter=5, random_state=0)
+        imputer.fit(X)
+    messages = [w for w in caught if "max_iter" in str(w.message)]
+    assert len(messages) == 1
+    assert str(messages[0].message).startswith("LowRankImputer: max_iter=5")
+    assert messages[0].filename == __file__
+    assert imputer.n_iter_ == 5 and not imputer.converged_
+    assert imputer.stop_reason_ == "max_iter"
+    assert imputer.factorization_.n_iter_ == 5
+
+
+def test_offsets_are_optimal_for_the_fitted_factors(planted):
+    """statistics_ are the observed column means of the data minus the model."""
+    X = planted[1]
+    imputer = LowRankImputer(3, alpha=0.0, random_state=0).fit(X)
+    model = imputer.factorization_
+    residual = X - model.embedding_ @ model.components_
+    np.testing.assert_allclose(imputer.statistics_, np.nanmean(residual, axis=0))
