@@ -136,10 +136,7 @@ class LinearNetObjective(Objective):
         return top_singular_value(P) ** 2 * self._s_top()
 
     def model_gradient_norm(self, point):
-        """``‖G‖₂`` with ``G = WS − C`` the gradient in the end-to-end map
-        (two-factor networks only: deeper chains have no saddle probe)."""
-        if self.layout != "pair":
-            return None
+        """``‖G‖₂`` with ``G = WS − C`` the gradient in the end-to-end map."""
         return spectral_norm(self._G(point), np.random.RandomState(NORM_SEED))
 
     def smoothness(self, point):

@@ -97,10 +97,11 @@ class SymmetricModel:
 
 
 class ChainModel:
-    """``M = P₁ P₂ ⋯ P_K`` (a deep linear network's layers in storage order).
+    """``M = P₁ P₂ ⋯ P_{K−1} P_Kᵀ`` (a deep linear network's layers in
+    storage order, ``P_K = W₁ᵀ``).
 
     Two factors are a :class:`PairModel`; deeper chains have no partner
-    factor and no cheap spectrum.
+    factor.
     """
 
     layout = "chain"
@@ -115,6 +116,15 @@ class ChainModel:
 
     def partner(self, i):
         return None
+
+    def singular_values(self, factors):
+        """The top ``min`` (over every factor's shape) singular values of the
+        model: those a chain with that bottleneck can have."""
+        head = factors[0]
+        for F in factors[1:-1]:
+            head = head @ F
+        values = PairModel().singular_values([head, factors[-1]])
+        return values[: min(min(F.shape) for F in factors)]
 
 
 def model_for(n_factors, symmetric=False):
