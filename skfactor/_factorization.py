@@ -139,7 +139,7 @@ class FactorizationNAG(
           squares).
 
     init : {"unbalanced", "ward_kolda", "small_random", "spectral", \
-"nystrom", "gaussian", "orthogonal"} or tuple of two arrays, \
+"nystrom", "gaussian", "orthogonal", "balanced"} or tuple of two arrays, \
 default="unbalanced"
         The start. With Φ Gaussian (n_features, d) of N(0, 1/d) entries:
 
@@ -153,17 +153,23 @@ default="unbalanced"
         - ``"orthogonal"``: ``c√σ₁·Q`` with Q semi-orthogonal.
         - ``"spectral"``: ``X₀ = U√S``, ``Y₀ = V√S`` from the top-d SVD of A.
         - ``"nystrom"``: the unbalanced construction with ``c₀ = 1``.
+        - ``"balanced"``: a random rank-d matrix split evenly,
+          ``X₀ = c√σ₁·U√S``, ``Y₀ = c√σ₁·V√S`` (``S`` normalised to ``s₁ = 1``).
         - ``(X0, Y0)``: explicit arrays of shapes (n_samples, d) and
           (n_features, d).
 
         σ₁ is the largest singular value of A (a few power iterations).
 
     learning_rate : float or "auto", default="auto"
-        The step size η > 0. ``"auto"``: ``0.5`` for the preconditioned
-        optimizers; ``1/s₁(X₀)²`` for the unbalanced start; ``1/σ₁`` for the
-        Ward–Kolda start with ``"altgd"`` (the pairing of the paper);
-        otherwise ``1/max(‖X₀‖² + ‖Y₀‖² + ‖X₀Y₀ᵀ − A‖_F, 3σ₁)``. Every rule is
-        scale-equivariant: fitting ``c·A`` gives the ``√c``-scaled factors.
+        The step size η > 0 of the update equations, in the data's units.
+        ``"auto"``: ``0.5`` for the preconditioned optimizers (0.5 over the
+        largest observed fraction of a row or column with missing values);
+        ``1/s₁(X₀)²`` for the unbalanced start; ``1/σ₁`` for the Ward–Kolda
+        start with ``"altgd"`` (the pairing of the paper); otherwise
+        ``1/max(‖X₀‖² + ‖Y₀‖² + ‖X₀Y₀ᵀ − A‖_F, 3σ₁)``. Every rule is
+        scale-equivariant: fitting ``c·A`` gives the ``√c``-scaled factors,
+        the same iterations, and ``learning_rate_`` times ``1/c`` (gd, altgd,
+        nag, heavy_ball) or unchanged (precgd, scaledgd, apgd).
         If an automatic step diverges (with momentum, the factors' imbalance
         can drift on noise-dominated data) the fit goes back to its best
         iterate and halves the step, at most 8 times; a float step that
@@ -178,8 +184,10 @@ default="unbalanced"
         which needs no knowledge of the condition number.
 
     damping : float >= 0 or "auto", default="auto"
-        For ``"precgd"``: a fixed δ instead of ``‖XYᵀ − A‖_F``. For
-        ``"scaledgd"``: λ; ``"auto"`` is ``1e-5·σ₁(A)``. Ignored otherwise.
+        For ``"precgd"``: a fixed δ instead of ``‖P_Ω(XYᵀ − A)‖_F/√β``
+        (β = 1 without missing values). For ``"scaledgd"``: λ; ``"auto"`` is
+        ``1e-5·σ₁(A)``. In the units of the factors' Grams (those of A).
+        Ignored by the other optimizers.
 
     init_scale : float > 0 or "auto", default="auto"
         The scale constant of the named start (see ``init``).
@@ -200,9 +208,12 @@ default="unbalanced"
 
     tol : float >= 0, default=1e-4
         Stop when the relative error ``‖XYᵀ − A‖_F/‖A‖_F`` falls below
-        ``tol``, or when the best loss improved by less than a relative
-        ``tol`` over the last 10 iterations. ``tol=0`` runs exactly
-        ``max_iter`` iterations.
+        ``tol``, or when the loss is flat at a minimum: over the last two
+        windows of 10 iterations it moved by less than ``tol`` times the
+        smaller of the loss and the progress since the start, or by less than
+        its rounding error. Saddle plateaus (the small start crosses one per
+        singular value) never stop a fit. ``stop_reason_`` says which rule
+        ended it; ``tol=0`` runs exactly ``max_iter`` iterations.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the sketches and random starts.
@@ -247,8 +258,12 @@ default="unbalanced"
         ``‖A − XYᵀ‖_F`` of the final factors, computed exactly.
     converged_ : bool
         Whether a stopping rule (not ``max_iter``) ended the fit.
+    stop_reason_ : {"tol", "plateau", "precision", "max_iter"}
+        What ended the fit: the relative error fell below ``tol``; the loss
+        was flat at a minimum above ``tol`` (noise, or too small a rank); the
+        loss stopped changing beyond its rounding error; or ``max_iter``.
     learning_rate_ : float
-        The step size used.
+        The step size η used (after any backtracking), in the data's units.
     damping_ : float or "auto"
         The damping used by scaledgd/precgd (``"auto"`` for precgd's
         iterate-dependent δ).

@@ -143,7 +143,9 @@ def ward_kolda(objective, shapes, *, scale, random_state, learning_rate):
     ``X0 = TΦ₁ / (√η · C · σ₁)`` and ``Y0 = √η · D · σ₁ · Φ₂`` with Φ₁, Φ₂ of
     shape (n, width), σ₁ = σ₁(T), ``C = init_scale`` (default 1) and
     ``D = WARD_KOLDA_D·C``... see ``WARD_KOLDA_D``. The start depends on the
-    learning rate η, which must therefore be known first.
+    learning rate η, which must therefore be known first; for problems whose
+    loss has curvature β ≠ 1 in the model (sensing, networks, missing
+    entries) η stands for ``η·β``, the step in the model's units.
     """
     T = objective.target
     C = _resolve(ward_kolda, scale)
@@ -152,7 +154,9 @@ def ward_kolda(objective, shapes, *, scale, random_state, learning_rate):
     X0 = _sketch(T, width, random_state)
     Y0 = _gaussian(random_state, (n, width), 1.0 / np.sqrt(width), T.dtype)
     if sigma1 > 0:
-        root_eta = np.sqrt(learning_rate)
+        # the step in the model's units: η·β (β = 1 for factorization)
+        beta = objective.design_curvature()
+        root_eta = np.sqrt(learning_rate * (beta if beta > 0 else 1.0))
         X0 *= 1.0 / (root_eta * C * sigma1)
         Y0 *= root_eta * WARD_KOLDA_D * sigma1
     else:

@@ -70,20 +70,27 @@ class LinearNetRegressor(
     optimizer : {"nag", "gd", "altgd", "heavy_ball", "precgd", "scaledgd", \
 "apgd"}, default="nag"
         Update rule (see :class:`FactorizationNAG`). The preconditioned ones
-        need exactly one hidden layer (a two-factor model).
+        need exactly one hidden layer (a two-factor model); their automatic
+        step is ``0.5/λ_max(XᵀX/n)``.
     init : {"unbalanced", "gaussian", "orthogonal", "balanced", \
-"small_random"} or list of arrays, default="unbalanced"
-        Every named start puts each layer at scale ``σ₁(C)^{1/N}`` times
-        ``init_scale`` (which keeps fits scale-equivariant):
+"small_random", "spectral", "nystrom", "ward_kolda"} or list of arrays, \
+default="unbalanced"
+        Every named start puts each layer at scale ``σ₁(T)^{1/N}`` times
+        ``init_scale``, with ``T`` the least-squares map ``C S^†``
+        (``C/λ_max(S)`` on the many-features path), so that scaling X or y
+        scales the fit accordingly:
 
         - ``"unbalanced"`` (Xu et al., 2024): output layer from a sketch of
-          ``C`` (large, ``c₀`` = 3 by default), middle layers semi-identity,
+          ``T`` (large, ``c₀`` = 3 by default), middle layers semi-identity,
           input layer 0. With one hidden layer it is FactorizationNAG's start.
         - ``"gaussian"`` / ``"small_random"``: i.i.d. Gaussian layers with
-          N(0, 1/fan_out) entries (``init_scale`` 1 and 1e-4).
+          N(0, 1/fan_out) entries, ``W₁`` with N(0, 1/n_features)
+          (``init_scale`` 1 and 1e-4).
         - ``"orthogonal"``: semi-orthogonal layers.
         - ``"balanced"``: a random end-to-end map split evenly over the
           layers, ``W_{k+1}ᵀ W_{k+1} = W_k W_kᵀ``.
+        - ``"spectral"``, ``"nystrom"``, ``"ward_kolda"``: with one hidden
+          layer, FactorizationNAG's starts for ``T``.
         - a list ``[W₁, …, W_N]`` of arrays of shapes (d₁, p), …, (q, d_{N−1}).
     learning_rate, momentum, damping, init_scale, max_iter, tol, \
 random_state, verbose, warm_start :
@@ -97,7 +104,7 @@ random_state, verbose, warm_start :
     coef_ : ndarray of shape (n_outputs, n_features) or (n_features,)
         The end-to-end map ``W_N ⋯ W₁``, laid out like LinearRegression's.
     intercept_ : ndarray of shape (n_outputs,) or float
-    n_iter_, loss_curve_, time_curve_, converged_, learning_rate_ :
+    n_iter_, loss_curve_, time_curve_, converged_, stop_reason_, learning_rate_ :
         As in :class:`FactorizationNAG`.
     reference_loss_ : float
         Loss of the zero model: ``½‖Y − Ȳ‖²/n`` with an intercept,

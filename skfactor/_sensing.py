@@ -64,18 +64,25 @@ class MatrixSensingPrecGD(
     optimizer : {"precgd", "scaledgd", "apgd", "gd", "altgd", "nag", \
 "heavy_ball"}, default="precgd"
         - ``"precgd"``: ``L⁺ = L − η∇_L f (RᵀR + δₖI)⁻¹``,
-          ``R⁺ = R − η∇_R f (LᵀL + δₖI)⁻¹``, ``δₖ = √(2f)`` (the paper's
-          ``‖𝒜(LRᵀ) − y‖`` in its scaling) or ``damping``.
+          ``R⁺ = R − η∇_R f (LᵀL + δₖI)⁻¹``, ``δₖ = √(2f/β)`` (the paper's
+          ``‖𝒜(LRᵀ) − y‖`` in its scaling, in the model's units) or
+          ``damping``.
         - ``"scaledgd"``: the same with a fixed λ = ``damping``.
         - ``"apgd"``: alternating, ``L⁺ = L − η∇_L f(L, R)(RᵀR)^†``, then
           ``R⁺ = R − η∇_R f(L⁺, R)(L⁺ᵀL⁺)^†`` (asymmetric models only).
         - ``"gd"``, ``"altgd"``, ``"nag"``, ``"heavy_ball"``: as in
           :class:`FactorizationNAG`.
-    init : {"small_random", "spectral", "nystrom", "unbalanced", "gaussian"} \
-or tuple of arrays, default="small_random"
-        The start, built from ``T = 𝒜*(y)/N`` (≈ M for isotropic designs);
-        see :class:`FactorizationNAG` for the formulas. Explicit factors: a
-        tuple ``(L0, R0)`` of shapes (n1, rank), (n2, rank), or ``(X0,)``.
+    init : {"small_random", "spectral", "nystrom", "unbalanced", "gaussian", \
+"orthogonal", "balanced", "ward_kolda"} or tuple of arrays, \
+default="small_random"
+        The start, built from ``T = 𝒜*(y)/(N·β)`` in the model's units, with
+        ``β = ‖X‖_F²/(N·n1·n2)`` the mean curvature of the design: ``≈ M``
+        for isotropic designs, ``P_Ω(Y)/p`` for completion with unit entries;
+        see :class:`FactorizationNAG` for the formulas. The symmetric model
+        takes the first factor of a sketch start and the top positive
+        eigenpairs for ``"spectral"``; ``"balanced"`` and ``"ward_kolda"``
+        need the asymmetric model. Explicit factors: a tuple ``(L0, R0)`` of
+        shapes (n1, rank), (n2, rank), or ``(X0,)``.
     learning_rate : float or "auto", default="auto"
         ``"auto"``: ``0.5/β`` for the preconditioned methods, with
         ``β = ‖X‖_F²/(N·n1·n2)`` the mean curvature of the design (1 for
@@ -83,7 +90,7 @@ or tuple of arrays, default="small_random"
         scaling, completion included); otherwise ``1/L̂`` from the local
         curvature bound. Backtracks on divergence (see FactorizationNAG).
     damping : float >= 0 or "auto", default="auto"
-        PrecGD: a fixed δ instead of ``√(2f)``. ScaledGD: λ, ``"auto"`` is
+        PrecGD: a fixed δ instead of ``√(2f/β)``. ScaledGD: λ, ``"auto"`` is
         ``1e-5·σ₁(T)``: the error floor of the symmetric over-parameterized
         problem grows with λ, and λ must stay above the start's Gram (α²σ₁).
     momentum : float in [0, 1) or "auto", default="auto"
@@ -95,8 +102,8 @@ or tuple of arrays, default="small_random"
         (``b = mean(y − 𝒜(M))``), so sparse designs stay sparse.
     max_iter : int, default=1000
     tol : float >= 0, default=1e-6
-        Stop when ``‖ρ‖/‖y − ȳ‖`` falls below tol, or on stagnation (see
-        FactorizationNAG).
+        Stop when ``‖ρ‖/‖y − ȳ‖`` falls below tol, or when the loss is flat
+        at a minimum (see FactorizationNAG).
     random_state, verbose, warm_start :
         As in :class:`FactorizationNAG`.
 
@@ -114,8 +121,12 @@ or tuple of arrays, default="small_random"
         above ``max(n1, n2)·eps·σ₁``): the rank an over-parameterized fit
         discovers.
     shape_ : tuple
-    n_iter_, loss_curve_, time_curve_, converged_, learning_rate_, damping_ :
-        As in :class:`FactorizationNAG`.
+    n_iter_, loss_curve_, time_curve_, converged_, stop_reason_, \
+learning_rate_, damping_ :
+        As in :class:`FactorizationNAG`. Scaling the design by c scales
+        ``coef_`` by 1/c, ``learning_rate_`` by ``1/c`` (gd, altgd, nag,
+        heavy_ball) or ``1/c²`` (precgd, scaledgd, apgd), and leaves the
+        iterations unchanged.
     reference_loss_ : float
         Loss of the zero model: ``½‖y − ȳ‖²/N`` with an intercept,
         ``½‖y‖²/N`` without (``¼`` instead of ``½`` for the symmetric

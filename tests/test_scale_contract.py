@@ -71,6 +71,8 @@ from skfactor import (
     LowRankImputer,
     MatrixSensingPrecGD,
 )
+from skfactor._initializers import starts_for
+from skfactor._optimizers import OPTIMIZERS as REGISTRY
 from skfactor.datasets import (
     make_low_rank_matrix,
     make_matrix_completion,
@@ -81,20 +83,19 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 
 SCALES = (1e-6, 1e-3, 1e3, 1e6)
 EXTREME_SCALES = (1e-6, 1e6)
-CURVATURE = ("gd", "altgd", "nag", "heavy_ball")
-SCALE_FREE = ("precgd", "scaledgd", "apgd")
+# every registered optimizer and start, by their declarations: a new one is
+# in the contract as soon as it is registered
+CURVATURE = tuple(n for n, c in REGISTRY.items() if c.step_unit == "curvature")
+SCALE_FREE = tuple(n for n, c in REGISTRY.items() if c.step_unit == "scale_free")
 OPTIMIZERS = CURVATURE + SCALE_FREE
-FACTORIZATION_INITS = (
-    "unbalanced",
-    "ward_kolda",
-    "small_random",
-    "spectral",
-    "nystrom",
-    "gaussian",
-    "orthogonal",
+ONE_FACTOR_OPTIMIZERS = tuple(
+    n for n in OPTIMIZERS if "two_factors" not in REGISTRY[n].requires
 )
-SENSING_INITS = ("small_random", "spectral", "nystrom", "unbalanced", "gaussian")
-NET_INITS = ("unbalanced", "gaussian", "orthogonal", "balanced", "small_random")
+FACTORIZATION_INITS = tuple(sorted(starts_for("pair")))
+SENSING_INITS = FACTORIZATION_INITS
+SYMMETRIC_INITS = tuple(sorted(starts_for("symmetric")))
+NET_INITS = tuple(sorted(starts_for("pair", "chain")))
+DEEP_NET_INITS = tuple(sorted(starts_for("chain")))
 
 #: Per dtype: the fits' ``tol`` and the contract's tolerances: the model, loss
 #: curve and reference loss (relative to their norm), the final relative error
@@ -317,8 +318,8 @@ PROBLEMS = {
             ),
             model=_coef_model,
             scalings=_sensing_scalings(),
-            optimizers=("precgd", "scaledgd", "gd"),
-            inits=SENSING_INITS,
+            optimizers=ONE_FACTOR_OPTIMIZERS,
+            inits=SYMMETRIC_INITS,
             default_optimizer="precgd",
             default_init="small_random",
         ),
@@ -337,7 +338,7 @@ PROBLEMS = {
             full_product=False,
         ),
         _net_problem("net_1_hidden", _tall_net_data, (2,), OPTIMIZERS, NET_INITS),
-        _net_problem("net_2_hidden", _tall_net_data, (2, 2), CURVATURE, NET_INITS),
+        _net_problem("net_2_hidden", _tall_net_data, (2, 2), CURVATURE, DEEP_NET_INITS),
         _net_problem(
             "net_wide", _wide_net_data, (3,), OPTIMIZERS, NET_INITS, full_product=False
         ),
