@@ -77,7 +77,7 @@ class FactorizationObjective(Objective):
         self.shape = A.shape
         if exact_threshold is None:
             exact_threshold = 1e4 * np.finfo(A.dtype).eps
-        self.reference_loss = 0.5 * total
+        self.reference_loss = self._energy = 0.5 * total  # ½‖A‖²
         self._exact_below = exact_threshold * self.reference_loss
         self.penalty = float(alpha) * self.target_norm() if alpha else 0.0
 
@@ -106,7 +106,7 @@ class FactorizationObjective(Objective):
         X = point.factors[0]
         cross = float(np.vdot(self._AY(point), X))
         quad = float(np.vdot(point.gram(0), point.gram(1)))
-        return 0.5 * (2.0 * self.reference_loss - 2.0 * cross + quad)
+        return 0.5 * (2.0 * self._energy - 2.0 * cross + quad)
 
     def value(self, point):
         f = point.cache.get("value")
@@ -122,7 +122,7 @@ class FactorizationObjective(Objective):
         residual's rounding once it is computed exactly."""
         if value < self._exact_below:
             return super().loss_rounding(value)
-        return float(np.finfo(self.dtype).eps) * (self.reference_loss + value)
+        return float(np.finfo(self.dtype).eps) * (self._energy + value)
 
     def _penalty_value(self, point):
         if not self.penalty:
@@ -341,18 +341,28 @@ class MaskedFactorizationObjective(FactorizationObjective):
             cache["missing_products"] = (EY, EtX)
         return energy, cache.get("missing_products")
 
-    def _mask_apply(self, V, transpose=False):
-        """``P_M(1ᵀ)`` products: ``I_M V`` (m×b) or ``I_Mᵀ U`` (n×b) with
-        ``I_M`` the missing indicator."""
+    def _missing_apply(self, V, transpose=False, factors=None):
+        """``E V`` (m×b) or ``Eᵀ V`` (n×b) for ``E`` the missing indicator
+        ``I_M`` or, given ``factors``, the model on the missing set
+        ``P_M(XYᵀ)``: gathered, or a block of rows at a time."""
         if self._mask is None:
-            indicator = self._missing_matrix(np.ones(len(self._cols), dtype=self.dtype))
-            return np.asarray(indicator.T @ V if transpose else indicator @ V)
+            if factors is None:
+                values = np.ones(len(self._cols), dtype=self.dtype)
+            else:
+                values = entries(*factors, self._rows, self._cols)
+            E = self._missing_matrix(values)
+            return np.asarray(E.T @ V if transpose else E @ V)
         m, n = self.shape
         rows = max(1, _MASK_BLOCK_ELEMENTS // max(n, 1))
         out = np.zeros((n if transpose else m, V.shape[1]), dtype=self.dtype)
         for start in range(0, m, rows):
             stop = min(start + rows, m)
-            block = self._mask[start:stop].astype(self.dtype)
+            if factors is None:
+                block = self._mask[start:stop].astype(self.dtype)
+            else:
+                X, Y = factors
+                block = X[start:stop] @ Y.T
+                block *= self._mask[start:stop]
             if transpose:
                 out += block.T @ V[start:stop]
             else:
@@ -403,45 +413,27 @@ class MaskedFactorizationObjective(FactorizationObjective):
             mu = self._offsets(point).astype(self.dtype)
             if i == 0:  # + P_Ω(1μᵀ) Y = 1(μᵀY) − I_M (μ∘Y)
                 grad += mu @ Y
-                grad -= self._mask_apply(mu[:, None] * Y)
+                grad -= self._missing_apply(mu[:, None] * Y)
             else:  # + diag(μ) P_Ωᵀ X = μ∘(1ᵀX − I_MᵀX)
-                grad += mu[:, None] * (X.sum(axis=0) - self._mask_apply(X, True))
+                grad += mu[:, None] * (X.sum(axis=0) - self._missing_apply(X, True))
         return grad
 
     def _residual_products(self, point):
         """``V ↦ P_Ω(XYᵀ + 1μᵀ − A)V`` and its transpose."""
         full, full_t = super()._residual_products(point)
-        X, Y = point.factors
         mu = self._offsets(point).astype(self.dtype) if self.offsets else None
 
-        def model_on_missing(V, transpose):
-            if self._mask is None:
-                E = self._missing_matrix(entries(X, Y, self._rows, self._cols))
-                return np.asarray(E.T @ V if transpose else E @ V)
-            m, n = self.shape
-            rows = max(1, _MASK_BLOCK_ELEMENTS // max(n, 1))
-            out = np.zeros((n if transpose else m, V.shape[1]), dtype=self.dtype)
-            for start in range(0, m, rows):
-                stop = min(start + rows, m)
-                block = X[start:stop] @ Y.T
-                block *= self._mask[start:stop]
-                if transpose:
-                    out += block.T @ V[start:stop]
-                else:
-                    out[start:stop] = block @ V
-            return out
-
         def matmat(V):
-            out = full(V) - model_on_missing(V, False)
+            out = full(V) - self._missing_apply(V, False, point.factors)
             if mu is not None:
                 out += mu @ V
-                out -= self._mask_apply(mu[:, None] * V)
+                out -= self._missing_apply(mu[:, None] * V)
             return out
 
         def rmatmat(U):
-            out = full_t(U) - model_on_missing(U, True)
+            out = full_t(U) - self._missing_apply(U, True, point.factors)
             if mu is not None:
-                out += mu[:, None] * (U.sum(axis=0) - self._mask_apply(U, True))
+                out += mu[:, None] * (U.sum(axis=0) - self._missing_apply(U, True))
             return out
 
         return matmat, rmatmat
