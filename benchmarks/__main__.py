@@ -25,6 +25,7 @@ MODULES = (
     "sensing",
     "linear_net",
     "imputation",
+    "engine",
 )
 
 

@@ -109,10 +109,10 @@ class _Plateau:
             return None
         change = abs(before - recent)
         progress = max(self.f0 - recent, 0.0)
-        if change <= self.tol * min(before, progress):
-            reason = "plateau"
-        elif change <= rounding:
+        if change <= rounding:  # first, so that the label is not rounding's
             reason = "precision"
+        elif change <= self.tol * min(before, progress):
+            reason = "plateau"
         else:
             return None
         if k < self.probe_after:
