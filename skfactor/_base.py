@@ -19,12 +19,10 @@ class FirstOrderEstimatorMixin:
     publishes everything at once with its ``_set_fitted``, so that a fit
     that raises leaves the estimator as it was.
 
-    **Warm start** (one policy): with ``warm_start=True`` a refit continues
-    from the fitted factors when the estimator's ``_warm_factors`` returns
-    them — only if every parameter that shapes the factors is unchanged;
-    otherwise it starts afresh from ``init``. ``learning_rate="auto"`` then
-    keeps the previous step (``learning_rate_``) when the optimizer is the
-    same.
+    **Warm start**: an estimator's ``fit`` passes the previous fit's factors
+    as ``warm`` when it continues from them; ``learning_rate="auto"`` then
+    keeps the previous step (``learning_rate_``) when the optimizer and the
+    data's scale are the same, and runs the automatic rule again otherwise.
     """
 
     _shared_parameter_constraints: dict = {
@@ -118,9 +116,7 @@ class FirstOrderEstimatorMixin:
         point = objective.point(factors)
         if not auto:
             learning_rate = user_lr
-        elif (
-            warm is not None and getattr(self, "_fit_optimizer", None) == self.optimizer
-        ):
+        elif warm is not None and self._same_step(objective, unit):
             learning_rate = unit.step_to_internal(self.learning_rate_, step_unit)
         else:
             learning_rate = auto_learning_rate(
@@ -152,6 +148,15 @@ class FirstOrderEstimatorMixin:
             "_fit_optimizer": self.optimizer,
         }
         return result.factors, fitted
+
+    def _same_step(self, objective, unit):
+        """Whether a warm refit may keep ``learning_rate_``: the same
+        optimizer, and data of the same scale (zero models' losses within a
+        factor of 2); otherwise the automatic rule runs again."""
+        if getattr(self, "_fit_optimizer", None) != self.optimizer:
+            return False
+        ratio = unit.loss_to_user(objective.reference_loss) / self.reference_loss_
+        return 0.5 <= ratio <= 2.0
 
     def _publish(self, attributes):
         """Set fitted attributes all at once (after everything is computed)."""

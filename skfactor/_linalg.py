@@ -19,6 +19,11 @@ _BLOCK_ELEMENTS = 1 << 18
 _SAFE_MAX_ABS = {np.dtype(np.float32): 4.0**15, np.dtype(np.float64): 4.0**200}
 
 
+def safe_max_abs(dtype):
+    """``M``: entries in ``[1/M, M]`` are fitted as they are."""
+    return _SAFE_MAX_ABS.get(np.dtype(dtype), 4.0**15)
+
+
 def sq_norm(a):
     """``Σ aᵢ²`` of any array, accumulated in float64 (no overflow or underflow
     of float32 squares, no full-size temporary)."""
@@ -26,6 +31,17 @@ def sq_norm(a):
     if flat.dtype == np.float64:
         return float(np.dot(flat, flat))
     return float(np.einsum("i,i->", flat, flat, dtype=np.float64))
+
+
+def max_abs(A):
+    """The largest absolute entry, NaN ignored (0 for empty or all-NaN data),
+    without a data-sized temporary."""
+    data = A.data if sp.issparse(A) else A
+    if data.size == 0:
+        return 0.0
+    flat = data.ravel(order="K")
+    top = max(float(np.fmax.reduce(flat)), -float(np.fmin.reduce(flat)))
+    return 0.0 if np.isnan(top) else top
 
 
 def scale_exponent(A):
@@ -38,14 +54,8 @@ def scale_exponent(A):
     scaled fit of the original data (barring the underflow it avoids).
     """
     data = A.data if sp.issparse(A) else A
-    if data.size == 0:
-        return 0
-    # two NaN-ignoring reductions (NaN marks a missing entry) instead of
-    # np.abs(data): no data-sized temporary
-    flat = data.ravel(order="K")
-    top = max(float(np.fmax.reduce(flat)), -float(np.fmin.reduce(flat)))
-    if np.isnan(top):  # nothing observed
-        return 0
+    # NaN marks a missing entry: two NaN-ignoring reductions, no temporary
+    top = max_abs(A)
     if data.dtype == np.float64 and top > 0 and not 1e-150 <= top <= 1e150:
         raise ValueError(
             f"The largest absolute entry of the data is {top:.3g}: squared "
@@ -53,7 +63,7 @@ def scale_exponent(A):
             "so neither can the loss. Rescale the data, e.g. divide it by its "
             "largest absolute entry."
         )
-    limit = _SAFE_MAX_ABS.get(np.dtype(data.dtype), 4.0**15)
+    limit = safe_max_abs(data.dtype)
     if top == 0 or 1.0 / limit <= top <= limit:
         return 0
     return round(float(np.log2(top)) / 2)

@@ -33,6 +33,10 @@ SADDLE_RATIO = 2.0
 ROUNDING_UNITS = 16
 #: Halvings of an automatic step size before divergence is an error.
 MAX_BACKTRACKS = 8
+#: An automatic step also backtracks when the window medians of the loss have
+#: risen this many windows in a row to above twice the best loss (a slow
+#: instability, which never reaches the divergence limit).
+RISING_WINDOWS = 4
 #: The fit has diverged once the loss exceeds this multiple of
 #: ``max(initial loss, loss of the zero model)``.
 DIVERGENCE_FACTOR = 1e4
@@ -87,6 +91,20 @@ def caller_stacklevel():
     return 1
 
 
+class _Rising:
+    """Window medians that keep rising above the best loss (``RISING_WINDOWS``)."""
+
+    def __init__(self, objective):
+        self.objective, self.last, self.count = objective, None, 0
+
+    def update(self, median, best_loss):
+        rounding = ROUNDING_UNITS * self.objective.loss_rounding(median)
+        rose = self.last is not None and median > self.last + rounding
+        self.count = self.count + 1 if rose else 0
+        self.last = median
+        return self.count >= RISING_WINDOWS and median > 2.0 * best_loss + rounding
+
+
 class _Plateau:
     """The plateau rule (see :func:`minimize`), with its saddle probe."""
 
@@ -109,7 +127,10 @@ class _Plateau:
             return None
         change = abs(before - recent)
         progress = max(self.f0 - recent, 0.0)
-        if change <= rounding:  # first, so that the label is not rounding's
+        # slow but real progress adds up over longer horizons: not precision
+        older = np.median(losses[k - 5 * w : k - 4 * w]) if k >= 5 * w else recent
+        if change <= rounding and older - recent <= 4 * rounding:
+            # first, so that the label at an optimum is not rounding's
             reason = "precision"
         elif change <= self.tol * min(before, progress):
             reason = "plateau"
@@ -129,8 +150,13 @@ class _Plateau:
             self.has_probe = False
             return best_loss >= SADDLE_FRACTION * self.ref
         self.has_probe = True
-        strength, weakest, beta = probe
-        gain = 0.5 * beta * (strength**2 - (SADDLE_RATIO * weakest) ** 2)
+        strength, weakest, ridge, beta = probe
+        bar = max(SADDLE_RATIO * weakest, ridge)
+        if not strength > bar:
+            return False
+        # ½β(s² − bar²) in loss units, without squaring model-unit numbers
+        root = math.sqrt(beta)
+        gain = 0.5 * (root * strength - root * bar) * (root * strength + root * bar)
         if gain > self.tol * recent and gain > rounding:
             # a saddle: look again later, less often the longer it lasts
             self.probe_after = k + self.wait
@@ -166,7 +192,8 @@ def minimize(
       ``tol`` of the smaller of the loss and the progress made since the
       start (the progress keeps noise-dominated fits going, where the loss is
       large and steady progress is small next to it);
-    * **precision**: or when ``|before − recent|`` is below
+    * **precision**: or when ``|before − recent|`` (and the decrease since
+      five windows back, once there are five, over 4) is below
       ``ROUNDING_UNITS`` times the loss's own rounding error (the
       objective's ``loss_rounding``: ``eps·f_ref`` where the loss is
       expanded from products, ``2·eps·√(f·f_ref)`` from a residual): a fit
@@ -176,11 +203,12 @@ def minimize(
 
     A flat loss ends the fit only at a minimum, never on the plateau of a
     saddle. Objectives with a ``saddle_probe`` report the strongest direction
-    ``s`` of the model's gradient and the weakest direction ``w`` of the model
-    (both in the model's units, β the curvature): the point is a saddle while
-    escaping it would still gain ``½β(s² − (SADDLE_RATIO·w)²) > tol·f`` (a
-    direction of the data twice as strong as the weakest one of the model is
-    missing, as on every plateau a small start crosses). Then the fit goes
+    ``s`` of the model's gradient, the weakest direction ``w`` of the model
+    and the ridge penalty λ (all in the model's units, β the curvature): with
+    ``b = max(SADDLE_RATIO·w, λ)`` the point is a saddle while escaping it
+    would still gain ``½β(s² − b²) > tol·f`` (a direction of the data twice
+    as strong as the weakest one of the model, and stronger than the
+    penalty, is missing, as on every plateau a small start crosses). Then the fit goes
     on and probes again after 10, 20, 40, … iterations. Objectives without a
     probe only refuse to stop while the best loss is within 0.1% of the zero
     model's. Medians follow the descending envelope of momentum methods; the
@@ -198,7 +226,11 @@ def minimize(
     (``learning_rate_was_auto``) the solver backtracks instead: it rewinds to
     the best iterate, halves ``optimizer.learning_rate``, restarts the
     optimizer's state (momentum) and goes on, at most ``MAX_BACKTRACKS`` times
-    before raising. The iterations undone are dropped from the loss curve.
+    before raising. The iterations undone are dropped from the loss curve. An
+    automatic step backtracks the same way when the window medians of the
+    loss have risen ``RISING_WINDOWS`` windows in a row to above twice the
+    best loss: a slow instability (the over-parameterized directions of a
+    preconditioned method on completion) that never reaches the limit.
 
     Parameters
     ----------
@@ -241,6 +273,7 @@ def minimize(
     backtracks = 0
     floor = tol * tol * ref
     plateau = _Plateau(objective, tol, f0, ref)
+    rising = _Rising(objective)
     converged, reason, k = False, "max_iter", 0
     start = time.perf_counter()
 
@@ -260,6 +293,8 @@ def minimize(
         losses.append(f)
         stamps.append(time.perf_counter())
         diverged = not (f <= limit)  # catches NaN too
+        if learning_rate_was_auto and not diverged and k % N_ITER_NO_CHANGE == 0:
+            diverged = rising.update(np.median(losses[-N_ITER_NO_CHANGE:]), best_loss)
         if diverged and learning_rate_was_auto and backtracks < MAX_BACKTRACKS:
             backtracks += 1
             optimizer.learning_rate *= 0.5
@@ -271,6 +306,7 @@ def minimize(
                 )
             k, point = best_k, best_point
             del losses[k:], stamps[k:]
+            rising = _Rising(objective)
             state = optimizer.init_state(objective, point)
             continue
         if diverged:

@@ -25,9 +25,11 @@ The last two are exact for gradient steps and for right-preconditioned steps
 ``F − η ∇f (GᵀG + δI)⁻¹`` respectively.
 """
 
+import math
+
 import numpy as np
 
-from ._linalg import divide_exactly, scale_exponent
+from ._linalg import divide_exactly, max_abs, safe_max_abs, scale_exponent
 
 #: The exponent of ``model`` in each step unit (times 1/N), see the module docstring.
 _STEP_MODEL_POWER = {"curvature": 2, "scale_free": 4}
@@ -58,11 +60,23 @@ class DataUnit:
 
         Returns the unit and the divided arrays ``(response / r, design / g)``
         (``design`` is None when not given). Dividing by powers of 4 is exact.
+        Each array far from 1 for its dtype is brought near 1; with a design,
+        ``g`` is also moved so that the fitted model (about
+        ``max|response|/max|design|``) stays in range: its Gram matrices and
+        their squares must be representable too.
         """
         r = 4.0 ** scale_exponent(response) if response.size else 1.0
         g = 1.0
         if design is not None:
-            g = 4.0 ** scale_exponent(design)
+            k = scale_exponent(design)
+            top_y, top_x = max_abs(response), max_abs(design)
+            limit = safe_max_abs(design.dtype) ** (3 / 10)  # 4**60, 4**4.5
+            if top_y > 0 and top_x > 0:
+                # log₄ of the fitted model's scale with the design / 4**k
+                model = (math.log(top_y / r) - math.log(top_x / 4.0**k)) / math.log(4)
+                if abs(model) > math.log(limit, 4):
+                    k -= round(model)
+            g = 4.0**k
             design = divide_exactly(design, g)
         unit = cls(response=r, model=r / g, degree=degree)
         return unit, divide_exactly(response, r), design
@@ -102,18 +116,26 @@ class DataUnit:
         return loss * self.response**2
 
     # -- steps and dampings --------------------------------------------------
-    def _step_factor(self, step_unit):
+    def _log_step_factor(self, step_unit):
         power = _STEP_MODEL_POWER[step_unit] / self.degree
-        return self.model**power / self.response**2
+        return power * math.log(self.model) - 2.0 * math.log(self.response)
+
+    @staticmethod
+    def _rescale(value, log_factor):
+        # in logarithms: a step and its conversion can both be representable
+        # where the factor between them is not
+        if log_factor == 0.0 or not value > 0 or not math.isfinite(value):
+            return value
+        return math.exp(math.log(value) + log_factor)
 
     def step_to_user(self, eta, step_unit):
-        return eta * self._step_factor(step_unit)
+        return self._rescale(eta, self._log_step_factor(step_unit))
 
     def step_to_internal(self, eta, step_unit):
-        return eta / self._step_factor(step_unit)
+        return self._rescale(eta, -self._log_step_factor(step_unit))
 
     def damping_to_user(self, damping):
-        return damping * self.model ** (2.0 / self.degree)
+        return self._rescale(damping, 2.0 / self.degree * math.log(self.model))
 
     def damping_to_internal(self, damping):
-        return damping / self.model ** (2.0 / self.degree)
+        return self._rescale(damping, -2.0 / self.degree * math.log(self.model))

@@ -250,7 +250,7 @@ def test_masked_saddle_probe_and_offsets_match_a_brute_force(fraction, offsets):
     assert objective.value(point) == pytest.approx(0.5 * np.sum(residual**2))
     np.testing.assert_allclose(objective.grad(point)[0], residual @ Y, atol=1e-10)
     np.testing.assert_allclose(objective.grad(point)[1], residual.T @ X, atol=1e-10)
-    strength, _, beta = objective.saddle_probe(point)
+    strength, _, _, beta = objective.saddle_probe(point)
     # block power iterations: a lower bound within a few percent (no gap here)
     top = np.linalg.norm(residual, 2)
     assert 0.97 * top <= strength * beta <= top * (1 + 1e-9)

@@ -13,7 +13,11 @@ from skfactor._objectives import FactorizationObjective
 from skfactor._optimizers import make_optimizer
 from skfactor._solver import N_ITER_NO_CHANGE, STOP_REASONS, minimize
 from skfactor._units import DataUnit
-from skfactor.datasets import make_low_rank_matrix, make_matrix_completion
+from skfactor.datasets import (
+    make_low_rank_matrix,
+    make_matrix_completion,
+    make_matrix_sensing,
+)
 
 
 def _fit_with_threads(estimator, X, threads, y=None):
@@ -108,10 +112,10 @@ def test_the_saddle_probe_tells_a_saddle_from_the_optimum():
     # the optimum at width 3, and the saddle that misses the weakest direction
     optimum = objective.point([U * root, V * root])
     saddle = objective.point([U * root * [1, 1, 0], V * root * [1, 1, 0]])
-    strength, weakest, beta = objective.saddle_probe(optimum)
+    strength, weakest, ridge, beta = objective.saddle_probe(optimum)
     assert strength == pytest.approx(0.0, abs=1e-8) and beta == 1.0
-    assert weakest == pytest.approx(s[2], rel=1e-6)
-    strength, weakest, _ = objective.saddle_probe(saddle)
+    assert weakest == pytest.approx(s[2], rel=1e-6) and ridge == 0.0
+    strength, weakest, _, _ = objective.saddle_probe(saddle)
     assert strength == pytest.approx(s[2], rel=1e-3)  # the missing direction
     assert weakest == pytest.approx(0.0, abs=1e-8)
 
@@ -200,3 +204,73 @@ def test_callback_receives_user_units():
         assert loss == pytest.approx(plain_loss * 4.0**420, rel=1e-12)
         for F, G in zip(factors, plain_factors):
             np.testing.assert_allclose(F, G * 2.0**210, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------
+# Found by review: the ridge's saddles, slow instabilities, warm refits
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("optimizer", "init"), [("nag", "unbalanced"), ("gd", "small_random")]
+)
+@pytest.mark.parametrize("alpha", [0.05, 0.3])
+def test_ridge_fits_reach_the_shrunk_spectrum(optimizer, init, alpha):
+    """With a ridge λ a direction of the data stronger than λ is a saddle
+    direction to escape, not one to drop: the fit ends at σᵢ − λ."""
+    rng = np.random.RandomState(0)
+    U = np.linalg.qr(rng.standard_normal((60, 4)))[0]
+    V = np.linalg.qr(rng.standard_normal((40, 4)))[0]
+    s = np.array([1.0, 0.5, 0.2, 0.08])
+    A = (U * s) @ V.T
+    model = FactorizationNAG(
+        4, alpha=alpha, optimizer=optimizer, init=init, max_iter=5000, random_state=0
+    ).fit(A)
+    fitted = np.linalg.svd(model.embedding_ @ model.components_, compute_uv=False)
+    expected = np.maximum(s - alpha, 0.0)
+    np.testing.assert_allclose(fitted[:4], expected, atol=2e-3)
+
+
+def test_a_slow_instability_backtracks_instead_of_returning_a_diverged_fit():
+    """PrecGD on completion above the true rank: its automatic step is slowly
+    unstable in the spare directions; the fit halves it and stays near its
+    best instead of climbing to an error of several times the data."""
+    X, y, M = make_matrix_completion(
+        60, 50, 2, condition_number=5, fraction=0.3, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = MatrixSensingPrecGD(
+            5, shape=(60, 50), max_iter=3000, random_state=0
+        ).fit(X, y)
+    curve = np.sqrt(model.loss_curve_ / model.reference_loss_)
+    assert curve[-1] <= 2 * curve.min() + 1e-12
+    assert np.linalg.norm(model.coef_ - M) / np.linalg.norm(M) < 0.1
+
+
+def test_warm_refit_on_rescaled_data_recomputes_the_step():
+    A, *_ = make_low_rank_matrix(60, 40, 3, 10, random_state=0)
+    model = FactorizationNAG(3, warm_start=True, random_state=0).fit(A)
+    model.fit(A * 1e6)  # the old step would diverge eight times over
+    assert model.converged_
+    assert model.reconstruction_err_ / np.linalg.norm(A * 1e6) < 1e-4
+
+
+@pytest.mark.parametrize("optimizer", ["nag", "precgd", "scaledgd", "gd"])
+@pytest.mark.parametrize(("cx", "cy"), [(1e-78, 1e78), (1e-130, 1e130), (1e130, 1.0)])
+def test_design_and_response_at_opposite_extremes(optimizer, cx, cy):
+    """Each array is in range but the model (y/X) is far from it: the unit
+    moves the design so that the fitted model's Grams stay representable."""
+    X, y, _ = make_matrix_sensing(4, 4, 1, 80, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = MatrixSensingPrecGD(2, optimizer=optimizer, random_state=0).fit(X, y)
+        model = MatrixSensingPrecGD(2, optimizer=optimizer, random_state=0).fit(
+            cx * X, cy * y
+        )
+    assert model.n_iter_ == plain.n_iter_
+    np.testing.assert_allclose(model.coef_ * (cx / cy), plain.coef_, rtol=1e-8)
+    # the step's unit: 1/(cx·cy) for a curvature step, 1/cx² for a scale-free one
+    scale_free = optimizer in ("precgd", "scaledgd")
+    factor = cx**-2 if scale_free else 1.0 / (cx * cy)
+    assert model.learning_rate_ == pytest.approx(
+        plain.learning_rate_ * factor, rel=1e-8
+    )

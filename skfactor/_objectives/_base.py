@@ -75,10 +75,12 @@ class Objective:
         probe are in the model's units through it.
     ``residual_norm(p) = √(2f/β)``
         The distance to the data in the model's units (PrecGD's δ).
-    ``saddle_probe(p) = None``
-        ``(strength, weakest, β)``: the strongest direction of the model's
-        gradient in the model's units and the weakest direction of the model
-        (or the penalty), for the solver's saddle test; None where unknown.
+    ``saddle_probe(p)``
+        ``(strength, weakest, ridge, β)``: the strongest direction of the
+        model's gradient and the weakest direction of the model, both in the
+        model's units, the ridge penalty in those units (a direction weaker
+        than it is dropped at the optimum) and β, for the solver's saddle
+        test; None where the objective has no ``model_gradient_norm``.
     """
 
     model = None
@@ -173,7 +175,7 @@ class Objective:
         objective that expands the loss (cancellation) overrides it.
         """
         eps = float(np.finfo(self.dtype).eps)
-        return 2.0 * eps * math.sqrt(max(value, 0.0) * self.reference_loss)
+        return 2.0 * eps * math.sqrt(max(value, 0.0)) * math.sqrt(self.reference_loss)
 
     def model_gradient_norm(self, point):
         """``‖∇_M f‖₂`` of the data term at the point's model (None: unknown)."""
@@ -188,4 +190,4 @@ class Objective:
             return None
         values = self.model.singular_values(point.factors)
         weakest = float(values[-1]) if len(values) else 0.0
-        return strength / beta, max(weakest, self.penalty / beta), beta
+        return strength / beta, weakest, self.penalty / beta, beta

@@ -169,8 +169,18 @@ class SensingObjective(Objective):
         """``α = σ₁(D)²/N``: the largest eigenvalue of ``𝒜*𝒜/N``."""
         alpha = getattr(self, "_alpha", None)
         if alpha is None:
-            rng = np.random.RandomState(NORM_SEED)
-            alpha = spectral_norm(self.design, rng) ** 2 / self.n_samples
+            pattern = self.completion
+            if pattern is not None:
+                # DᵀD is diagonal: the squared values observed at each position
+                squares = np.bincount(
+                    pattern["position"],
+                    weights=np.square(pattern["values"], dtype=np.float64),
+                    minlength=pattern["nnz"],
+                )
+                top = float(squares.max(initial=0.0))
+            else:
+                top = spectral_norm(self.design, np.random.RandomState(NORM_SEED)) ** 2
+            alpha = top / self.n_samples
             self._alpha = alpha
         return alpha
 
