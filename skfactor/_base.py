@@ -114,9 +114,15 @@ class FirstOrderEstimatorMixin:
                 learning_rate=start_step,
             )
         point = objective.point(factors)
+        # a warm refit on data of the same scale continues the first fit:
+        # its progress (for the plateau rule) and, same optimizer, its step
+        same_scale = warm is not None and self._same_scale(objective, unit)
+        initial_loss = None
+        if same_scale and len(self.loss_curve_):
+            initial_loss = unit.loss_to_internal(float(self.loss_curve_[0]))
         if not auto:
             learning_rate = user_lr
-        elif warm is not None and self._same_step(objective, unit):
+        elif same_scale and getattr(self, "_fit_optimizer", None) == self.optimizer:
             learning_rate = unit.step_to_internal(self.learning_rate_, step_unit)
         else:
             learning_rate = auto_learning_rate(
@@ -134,6 +140,7 @@ class FirstOrderEstimatorMixin:
             learning_rate_was_auto=auto,
             unit=unit,
             advice=self._advice(optimizer, objective),
+            initial_loss=initial_loss,
         )
         fitted = {
             # the solver may have halved an automatic step (backtracking)
@@ -149,14 +156,14 @@ class FirstOrderEstimatorMixin:
         }
         return result.factors, fitted
 
-    def _same_step(self, objective, unit):
-        """Whether a warm refit may keep ``learning_rate_``: the same
-        optimizer, and data of the same scale (zero models' losses within a
-        factor of 2); otherwise the automatic rule runs again."""
-        if getattr(self, "_fit_optimizer", None) != self.optimizer:
-            return False
-        ratio = unit.loss_to_user(objective.reference_loss) / self.reference_loss_
-        return 0.5 <= ratio <= 2.0
+    def _same_scale(self, objective, unit):
+        """Whether the data of a warm refit have the scale of the last fit's
+        (zero models' losses within a factor of 2)."""
+        before = getattr(self, "reference_loss_", None)
+        now = unit.loss_to_user(objective.reference_loss)
+        if before is None or not (before > 0 and now > 0):
+            return before == now
+        return 0.5 <= now / before <= 2.0
 
     def _publish(self, attributes):
         """Set fitted attributes all at once (after everything is computed)."""

@@ -238,12 +238,21 @@ stop_reason_, learning_rate_, damping_ :
         factors, fitted = self._fit_factors(objective, [(m, d), (n, d)], unit)
         internal = unit.factors_to_internal(factors)
         offsets = unit.response_to_user(objective.offsets_at(internal))
-        offsets = offsets.astype(X.dtype)
         ridge = unit.damping_to_user(objective.penalty)
+        return self._set_fitted(
+            factors, fitted, model, X, valid, means, centred, offsets, ridge, unit
+        )
+
+    def _set_fitted(
+        self, factors, fitted, model, X, valid, means, centred, offsets, ridge, unit
+    ):
+        """Publish the imputer: the factorization of the data centred by the
+        fitted offsets ``means + offsets`` (user units)."""
+        offsets = offsets.astype(X.dtype)
         model._set_fitted(
             factors, fitted, centred - offsets, ridge, unit.response, True
         )
-        model.n_features_in_ = n
+        model.n_features_in_ = centred.shape[1]
         statistics = np.full(X.shape[1], np.nan, dtype=X.dtype)
         statistics[valid] = means + offsets
         indicator = None

@@ -178,6 +178,7 @@ def minimize(
     learning_rate_was_auto=False,
     unit=None,
     advice="",
+    initial_loss=None,
 ):
     """Run ``optimizer`` on ``objective`` from ``factors``.
 
@@ -253,6 +254,9 @@ def minimize(
         How the objective's numbers relate to the user's (identity if None).
     advice : str
         Appended to the ``ConvergenceWarning`` (what else to try).
+    initial_loss : float, optional
+        The loss the fit's progress is measured from, when larger than that of
+        ``factors`` (a warm refit continues the progress of the first fit).
     """
     unit = DataUnit() if unit is None else unit
     step_unit = optimizer.step_unit
@@ -272,7 +276,8 @@ def minimize(
     best_loss, best_point, best_k = f0, point, 0
     backtracks = 0
     floor = tol * tol * ref
-    plateau = _Plateau(objective, tol, f0, ref)
+    # a warm refit measures its progress from where the first fit started
+    plateau = _Plateau(objective, tol, max(f0, initial_loss or 0.0), ref)
     rising = _Rising(objective)
     converged, reason, k = False, "max_iter", 0
     start = time.perf_counter()

@@ -115,6 +115,9 @@ class DataUnit:
     def loss_to_user(self, loss):
         return loss * self.response**2
 
+    def loss_to_internal(self, loss):
+        return loss / self.response**2
+
     # -- steps and dampings --------------------------------------------------
     def _log_step_factor(self, step_unit):
         power = _STEP_MODEL_POWER[step_unit] / self.degree

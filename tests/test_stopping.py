@@ -274,3 +274,21 @@ def test_design_and_response_at_opposite_extremes(optimizer, cx, cy):
     assert model.learning_rate_ == pytest.approx(
         plain.learning_rate_ * factor, rel=1e-8
     )
+
+
+def test_a_warm_refit_stops_where_one_longer_fit_would():
+    """Warm refits continue the first fit's progress: the plateau rule
+    measures it from where the first fit started, not from the warm point."""
+    A, *_ = make_low_rank_matrix(80, 60, 4, 30, noise=1e-3, random_state=0)
+    one = FactorizationNAG(4, optimizer="gd", max_iter=5000, random_state=0).fit(A)
+    assert one.stop_reason_ == "plateau"
+    warm = FactorizationNAG(
+        4, optimizer="gd", max_iter=one.n_iter_ // 2, random_state=0, warm_start=True
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warm.fit(A)
+    first = warm.n_iter_
+    warm.set_params(max_iter=5000).fit(A)
+    assert warm.stop_reason_ == "plateau"
+    assert abs(first + warm.n_iter_ - one.n_iter_) <= 2 * N_ITER_NO_CHANGE
