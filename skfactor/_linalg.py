@@ -70,7 +70,8 @@ def scale_exponent(A):
 
 
 def divide_exactly(A, scale):
-    """``A / scale`` as a new array or sparse matrix of the same dtype."""
+    """``A / scale`` as a new array or sparse matrix of the same dtype (exact
+    for a power of 2)."""
     if scale == 1.0:
         return A
     if sp.issparse(A):

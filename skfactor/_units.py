@@ -81,14 +81,6 @@ class DataUnit:
         unit = cls(response=r, model=r / g, degree=degree)
         return unit, divide_exactly(response, r), design
 
-    def with_degree(self, degree):
-        """The same unit for a model of another degree."""
-        return DataUnit(self.response, self.model, degree)
-
-    @property
-    def is_identity(self):
-        return self.response == 1.0 and self.model == 1.0
-
     # -- factors and models --------------------------------------------------
     @property
     def factor(self):

@@ -3,7 +3,7 @@
 import numpy as np
 import scipy.sparse as sp
 
-from .._linalg import operator_norm, residual_sq_norm, sq_norm
+from .._linalg import divide_exactly, operator_norm, residual_sq_norm, sq_norm
 from ._base import Objective, Point, linear_combination
 from ._models import PairModel
 
@@ -24,15 +24,6 @@ def entries(L, R, rows, cols):
             "ij,ij->i", L[rows[start:stop]], R[cols[start:stop]]
         )
     return out
-
-
-def _divide(A, c):
-    """``A / c`` for a dense or sparse ``A``, in ``A``'s dtype."""
-    if sp.issparse(A):
-        out = A.copy()
-        out.data /= np.asarray(c, dtype=out.dtype)
-        return out
-    return A / np.asarray(c, dtype=A.dtype)
 
 
 class FactorizationObjective(Objective):
@@ -289,7 +280,7 @@ class MaskedFactorizationObjective(FactorizationObjective):
         T = getattr(self, "_target", None)
         if T is None:
             p = self.observed_fraction
-            T = self.A if p in (0.0, 1.0) else _divide(self.A, p)
+            T = self.A if p in (0.0, 1.0) else divide_exactly(self.A, p)
             self._target = T
         return T
 

@@ -49,10 +49,6 @@ class PairModel:
         core = np.linalg.qr(L, mode="r") @ np.linalg.qr(R, mode="r").T
         return np.linalg.svd(core, compute_uv=False)
 
-    def matrix(self, factors):
-        L, R = factors
-        return L @ R.T
-
 
 class SymmetricModel:
     """``M = X Xᵀ`` with one factor ``X`` (n, d).
@@ -90,10 +86,6 @@ class SymmetricModel:
         X = factors[0]
         w = np.linalg.eigvalsh(X.T @ X)[::-1]
         return np.maximum(w, 0.0)
-
-    def matrix(self, factors):
-        X = factors[0]
-        return X @ X.T
 
 
 class ChainModel:
