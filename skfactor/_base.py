@@ -1,5 +1,6 @@
 """What the estimators share: parameters, one fit path, one warm-start policy."""
 
+import functools
 from numbers import Integral, Real
 
 from sklearn.utils import check_random_state
@@ -9,6 +10,24 @@ from ._initializers import check_custom_init, check_start
 from ._optimizers import OPTIMIZERS, check_objective, make_optimizer, supports
 from ._solver import minimize
 from ._step_size import auto_learning_rate, resolve_damping, start_learning_rate
+
+
+def restores_on_failure(fit):
+    """Make ``fit`` all or nothing: if it raises — a bad input, a divergence,
+    a ``KeyboardInterrupt`` — the estimator is left exactly as it was before
+    the call (the attributes ``validate_data`` sets first included)."""
+
+    @functools.wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        saved = dict(self.__dict__)
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    return wrapper
 
 
 class FirstOrderEstimatorMixin:
@@ -165,8 +184,11 @@ class FirstOrderEstimatorMixin:
             return before == now
         return 0.5 <= now / before <= 2.0
 
-    def _publish(self, attributes):
-        """Set fitted attributes all at once (after everything is computed)."""
+    def _publish(self, attributes, drop=()):
+        """Set fitted attributes all at once (after everything is computed),
+        and remove the stale ones in ``drop`` (another model's)."""
+        for key in drop:
+            self.__dict__.pop(key, None)
         for key, value in attributes.items():
             setattr(self, key, value)
         return self

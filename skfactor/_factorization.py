@@ -14,7 +14,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._base import FirstOrderEstimatorMixin
+from ._base import FirstOrderEstimatorMixin, restores_on_failure
 from ._initializers import starts_for
 from ._linalg import residual_sq_norm, scale_exponent
 from ._objectives import FactorizationObjective, MaskedFactorizationObjective
@@ -228,7 +228,10 @@ default="unbalanced"
         the fitted components. Momentum restarts from zero, and
         ``learning_rate="auto"`` keeps the step of the previous fit
         (``learning_rate_``), so fitting twice with ``max_iter=k`` runs the
-        same GD iterates as one fit with ``2k``.
+        same GD iterates as one fit with ``2k``. When ``n_components`` or the
+        number of features changed, the fit starts afresh from ``init`` (the
+        one warm-start policy of every estimator: continue only from factors
+        of the shapes the parameters and data ask for).
 
     Attributes
     ----------
@@ -407,14 +410,13 @@ default="unbalanced"
         return objective
 
     def _warm_factors(self, A):
+        """The factors a warm refit continues from: the fitted ones when
+        ``n_components`` and the features are unchanged (X restarts at the
+        least-squares fit of new samples); None (a fresh start) otherwise."""
         if not (self.warm_start and hasattr(self, "components_")):
             return None
-        if self.components_.shape[0] != self.n_components:
-            raise ValueError(
-                f"warm_start=True continues the fitted model with "
-                f"{self.components_.shape[0]} components, but n_components="
-                f"{self.n_components}; set warm_start=False to refit."
-            )
+        if self.components_.shape != (self.n_components, A.shape[1]):
+            return None
         Y = self.components_.T.astype(A.dtype, copy=True)
         if self.embedding_.shape[0] == A.shape[0]:
             X = self.embedding_.astype(A.dtype, copy=True)
@@ -423,6 +425,7 @@ default="unbalanced"
             X = _masked_coefficients(A, Y, _least_squares_map(Y, ridge), ridge)
         return [X, Y]
 
+    @restores_on_failure
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the factorization to ``X`` (the matrix A).
@@ -440,8 +443,7 @@ default="unbalanced"
         self : object
             The fitted estimator.
         """
-        warm = self.warm_start and hasattr(self, "components_")
-        A = self._validate(X, reset=not warm)
+        A = self._validate(X, reset=True)
         # data too large or too small for its dtype is fitted as A / 4**k
         # (exact); the unit converts everything back
         unit, A_fit, _ = DataUnit.from_data(A)
@@ -452,8 +454,9 @@ default="unbalanced"
             objective = FactorizationObjective(A_fit, alpha=self.alpha)
         d = self.n_components
         m, n = A.shape
+        warm = self._warm_factors(A)
         factors, fitted = self._fit_factors(
-            objective, [(m, d), (n, d)], unit, warm=self._warm_factors(A)
+            objective, [(m, d), (n, d)], unit, warm=warm
         )
         ridge = unit.damping_to_user(objective.penalty)
         return self._set_fitted(factors, fitted, A, ridge, unit.response, missing)

@@ -9,7 +9,7 @@ from sklearn.impute import MissingIndicator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import FirstOrderEstimatorMixin
+from ._base import FirstOrderEstimatorMixin, restores_on_failure
 from ._factorization import FactorizationNAG
 from ._initializers import starts_for
 from ._units import DataUnit
@@ -18,7 +18,12 @@ _SHARED = FirstOrderEstimatorMixin._shared_parameter_constraints
 
 
 def _is_nan_marker(value):
-    return isinstance(value, float) and math.isnan(value)
+    """NaN of any float type (``np.nan``, ``np.float32("nan")``, …)."""
+    return (
+        isinstance(value, Real)
+        and not isinstance(value, Integral)
+        and math.isnan(value)
+    )
 
 
 class LowRankImputer(TransformerMixin, FirstOrderEstimatorMixin, BaseEstimator):
@@ -78,7 +83,9 @@ verbose :
 
     add_indicator : bool, default=False
         Append :class:`~sklearn.impute.MissingIndicator` columns, one for each
-        feature with missing entries in ``fit``.
+        feature with missing entries in ``fit``. Missing entries in other
+        features at ``transform`` are imputed without a column, as
+        scikit-learn's imputers do (cross-validation folds differ).
 
     keep_empty_features : bool, default=False
         What to do with features that have no observed entry during ``fit``.
@@ -194,6 +201,7 @@ stop_reason_, learning_rate_, damping_ :
         return X
 
     # -- fit ----------------------------------------------------------------------
+    @restores_on_failure
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the low-rank model to the observed entries of ``X``.
@@ -257,7 +265,9 @@ stop_reason_, learning_rate_, damping_ :
         statistics[valid] = means + offsets
         indicator = None
         if self.add_indicator:
-            indicator = MissingIndicator(missing_values=np.nan).fit(X)
+            # internal calls never go through the global set_output config
+            indicator = MissingIndicator(missing_values=np.nan, error_on_new=False)
+            indicator = indicator.set_output(transform="default").fit(X)
         return self._publish(
             {
                 **fitted,
@@ -290,7 +300,7 @@ stop_reason_, learning_rate_, damping_ :
         means = self.statistics_[valid]
         centred = X[:, valid] - means
         model = self.factorization_
-        Z = model.transform(centred)
+        Z = model._coefficients(centred)  # not transform: no set_output there
         completed = Z @ model.components_.astype(X.dtype, copy=False)
         completed += means
         out = X.copy()

@@ -14,7 +14,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import FirstOrderEstimatorMixin
+from ._base import FirstOrderEstimatorMixin, restores_on_failure
 from ._initializers import check_custom_init, starts_for
 from ._objectives import LinearNetDataObjective, LinearNetObjective
 from ._units import DataUnit
@@ -94,7 +94,9 @@ default="unbalanced"
         - a list ``[W₁, …, W_N]`` of arrays of shapes (d₁, p), …, (q, d_{N−1}).
     learning_rate, momentum, damping, init_scale, max_iter, tol, \
 random_state, verbose, warm_start :
-        As in :class:`FactorizationNAG`.
+        As in :class:`FactorizationNAG`; a warm refit continues only when the
+        layers' shapes (``hidden_layer_sizes``, the numbers of features and
+        outputs) are unchanged, and starts afresh from ``init`` otherwise.
     fit_intercept : bool, default=True
 
     Attributes
@@ -183,6 +185,7 @@ random_state, verbose, warm_start :
         return [int(s) for s in sizes]
 
     # -- fit --------------------------------------------------------------------
+    @restores_on_failure
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Fit the layers.

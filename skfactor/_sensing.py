@@ -15,7 +15,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import FirstOrderEstimatorMixin
+from ._base import FirstOrderEstimatorMixin, restores_on_failure
 from ._initializers import starts_for
 from ._objectives import SensingObjective
 from ._units import DataUnit
@@ -105,7 +105,9 @@ default="small_random"
         Stop when ``‖ρ‖/‖y − ȳ‖`` falls below tol, or when the loss is flat
         at a minimum (see FactorizationNAG).
     random_state, verbose, warm_start :
-        As in :class:`FactorizationNAG`.
+        As in :class:`FactorizationNAG`; a warm refit continues only when
+        ``rank``, ``symmetric`` and the samples' shape are unchanged, and
+        starts afresh from ``init`` otherwise.
 
     Attributes
     ----------
@@ -237,6 +239,7 @@ learning_rate_, damping_ :
         return X, shape_3d
 
     # -- fit ----------------------------------------------------------------------
+    @restores_on_failure
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Fit the low-rank coefficient matrix.
@@ -278,8 +281,11 @@ learning_rate_, damping_ :
             [(n1, self.rank)] if self.symmetric else [(n1, self.rank), (n2, self.rank)]
         )
         warm = None
-        if self.warm_start and hasattr(self, "coef_") and self.shape_ == shape:
-            warm = [F.astype(X.dtype) for F in self._factors]
+        fitted = getattr(self, "_factors", None)
+        # the one warm-start policy: continue only from factors of these shapes
+        if self.warm_start and fitted is not None:
+            if [F.shape for F in fitted] == shapes:
+                warm = [F.astype(X.dtype) for F in fitted]
         factors, fitted = self._fit_factors(objective, shapes, unit, warm=warm)
         internal = unit.factors_to_internal(factors)
         intercept = unit.response_to_user(objective.intercept(internal))
@@ -288,9 +294,9 @@ learning_rate_, damping_ :
     def _set_fitted(self, factors, fitted, shape, intercept):
         """Publish the model of ``factors`` (user units)."""
         L = factors[0]
-        R = L if self.symmetric else factors[1]
+        R = L if len(factors) == 1 else factors[1]
         attributes = {**fitted, "_factors": factors, "shape_": shape}
-        if self.symmetric:
+        if len(factors) == 1:  # the symmetric model
             attributes["factor_"] = L
         else:
             attributes["left_factor_"], attributes["right_factor_"] = L, R
@@ -304,7 +310,8 @@ learning_rate_, damping_ :
         else:
             cut = max(1e-6, max(shape) * np.finfo(L.dtype).eps) * s[0]
             attributes["effective_rank_"] = int(np.sum(s > cut))
-        return self._publish(attributes)
+        stale = ("left_factor_", "right_factor_") if len(factors) == 1 else ("factor_",)
+        return self._publish(attributes, drop=stale)
 
     @property
     def coef_(self):
@@ -315,14 +322,14 @@ learning_rate_, damping_ :
         """
         check_is_fitted(self, "shape_")
         L = self._factors[0]
-        R = L if self.symmetric else self._factors[1]
+        R = L if len(self._factors) == 1 else self._factors[1]
         return L @ R.T
 
     # -- prediction ---------------------------------------------------------------
     def _contributions(self, X):
         """Per-component ``⟨Aᵢ, L_c R_cᵀ⟩``, shape (n_samples, rank)."""
         L = self._factors[0]
-        R = L if self.symmetric else self._factors[1]
+        R = L if len(self._factors) == 1 else self._factors[1]
         n1, n2 = self.shape_
         L, R = L.astype(X.dtype, copy=False), R.astype(X.dtype, copy=False)
         if sp.issparse(X):
@@ -371,7 +378,7 @@ learning_rate_, damping_ :
 
     @property
     def _n_features_out(self):
-        return self.rank
+        return self._factors[0].shape[1]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -278,10 +278,12 @@ def test_warm_start_continues_from_fitted_factors(small):
     # a different number of samples restarts X from the least-squares fit
     warm.fit(small[:25])
     assert warm.embedding_.shape == (25, 4)
-    # a different width is refused
+    # a different width starts afresh: the same fit as without warm_start
     warm.set_params(n_components=5)
-    with pytest.raises(ValueError, match="warm_start=True"):
-        warm.fit(small)
+    warm.fit(small)
+    cold = clone(warm).set_params(warm_start=False).fit(small)
+    assert warm.components_.shape == (5, small.shape[1])
+    np.testing.assert_array_equal(warm.components_, cold.components_)
 
 
 def test_unfitted_transform_raises(small):

@@ -1,0 +1,146 @@
+"""Reliability (issue 12): nothing half-fitted, nothing lost."""
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+import skfactor._base
+from skfactor import (
+    FactorizationNAG,
+    LinearNetRegressor,
+    LowRankImputer,
+    MatrixSensingPrecGD,
+)
+from skfactor.datasets import make_low_rank_matrix, make_matrix_sensing
+from skfactor.exceptions import DivergenceError
+
+
+def _problems():
+    A, *_ = make_low_rank_matrix(40, 30, 3, 5, noise=0.01, random_state=0)
+    holes = A.copy()
+    holes[np.random.RandomState(0).rand(*A.shape) < 0.2] = np.nan
+    X, y, _ = make_matrix_sensing(5, 5, 2, 100, random_state=0)
+    rng = np.random.RandomState(0)
+    Xn = rng.standard_normal((60, 6))
+    yn = Xn @ rng.standard_normal(6)
+    return [
+        (FactorizationNAG(3, random_state=0), (A,)),
+        (LowRankImputer(3, random_state=0), (holes,)),
+        (MatrixSensingPrecGD(3, random_state=0), (X, y)),
+        (LinearNetRegressor((3,), random_state=0), (Xn, yn)),
+    ]
+
+
+def _snapshot(estimator):
+    return {
+        key: (value.copy() if isinstance(value, np.ndarray) else value)
+        for key, value in vars(estimator).items()
+    }
+
+
+def _assert_same_state(estimator, snapshot):
+    assert vars(estimator).keys() == snapshot.keys()
+    for key, value in snapshot.items():
+        now = vars(estimator)[key]
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(now, value)
+        else:
+            assert now is value or now == value, key
+
+
+class _Interrupt:
+    """``minimize`` that interrupts the fit (as Ctrl-C would) on its first call."""
+
+    def __call__(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize(
+    "estimator, data", _problems(), ids=lambda p: type(p).__name__ if p else ""
+)
+def test_an_interrupted_fit_leaves_the_estimator_as_it_was(
+    estimator, data, monkeypatch
+):
+    with monkeypatch.context() as patch:
+        patch.setattr(skfactor._base, "minimize", _Interrupt())
+        with pytest.raises(KeyboardInterrupt):
+            estimator.fit(*data)
+    # never fitted: still unfitted (validate_data had set n_features_in_)
+    assert not hasattr(estimator, "n_features_in_")
+    with pytest.raises(NotFittedError):
+        check_is_fitted(estimator)
+    estimator.fit(*data)
+    before = _snapshot(estimator)
+    with monkeypatch.context() as patch:
+        patch.setattr(skfactor._base, "minimize", _Interrupt())
+        with pytest.raises(KeyboardInterrupt):
+            estimator.fit(*data)
+    _assert_same_state(estimator, before)
+
+
+def test_a_refit_that_diverges_keeps_the_previous_model():
+    A, *_ = make_low_rank_matrix(50, 20, 3, 5, noise=0.01, random_state=0)
+    data = A.copy()
+    data[np.random.RandomState(1).rand(*A.shape) < 0.2] = np.nan
+    imputer = LowRankImputer(3, learning_rate=0.01, random_state=0).fit(data)
+    filled = imputer.transform(data)
+    before = _snapshot(imputer)
+    with pytest.raises(DivergenceError):
+        imputer.fit(data * 1000 + 50)
+    _assert_same_state(imputer, before)
+    np.testing.assert_array_equal(imputer.transform(data), filled)
+
+
+def test_warm_start_continues_only_from_factors_of_the_right_shapes():
+    """One warm-start policy: changed shape-defining parameters refit from the
+    start, and fitted predictions never read live parameters."""
+    X, y, _ = make_matrix_sensing(5, 5, 2, 120, random_state=0)
+    model = MatrixSensingPrecGD(2, warm_start=True, random_state=0).fit(X, y)
+    model.set_params(rank=4).fit(X, y)
+    cold = MatrixSensingPrecGD(4, random_state=0).fit(X, y)
+    assert model.left_factor_.shape == (5, 4)
+    np.testing.assert_array_equal(model.coef_, cold.coef_)
+    assert model.transform(X).shape[1] == len(model.get_feature_names_out()) == 4
+    # a symmetric refit from an asymmetric fit starts afresh too
+    model.set_params(symmetric=True).fit(X, y)
+    assert model.factor_.shape == (5, 4)
+    assert model.n_iter_ > 1
+    assert not hasattr(model, "left_factor_") and not hasattr(model, "right_factor_")
+    # changing a parameter without refitting changes nothing that was fitted
+    predictions = model.predict(X)
+    model.set_params(symmetric=False, rank=1)
+    np.testing.assert_array_equal(model.predict(X), predictions)
+    assert model.transform(X).shape[1] == 4
+
+
+def test_the_imputer_ignores_the_global_pandas_output_inside():
+    import sklearn
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    A, *_ = make_low_rank_matrix(40, 6, 2, 3, random_state=0)
+    A[np.random.RandomState(0).rand(*A.shape) < 0.2] = np.nan
+    with sklearn.config_context(transform_output="pandas"):
+        imputer = LowRankImputer(2, add_indicator=True, random_state=0)
+        out = imputer.fit_transform(A)
+        assert list(out.columns) == list(imputer.get_feature_names_out())
+        assert out.shape == (40, 12) and not out.isna().any().any()
+        piped = make_pipeline(LowRankImputer(2, random_state=0), StandardScaler())
+        assert piped.fit_transform(A).shape == (40, 6)
+    plain = LowRankImputer(2, add_indicator=True, random_state=0).fit_transform(A)
+    np.testing.assert_allclose(out.to_numpy(), plain)
+
+
+def test_indicator_accepts_missingness_absent_in_fit_and_float32_nan_marker():
+    A, *_ = make_low_rank_matrix(40, 6, 2, 3, random_state=0)
+    train = A.copy()
+    train[:5, 0] = np.nan  # only feature 0 has missing entries in fit
+    imputer = LowRankImputer(2, add_indicator=True, random_state=0).fit(train)
+    test = A[:4].copy()
+    test[0, 3] = np.nan  # feature 3: never missing in fit
+    out = imputer.transform(test)
+    assert out.shape == (4, 7) and np.isfinite(out).all()
+    for marker in (np.float32("nan"), np.float64("nan"), float("nan")):
+        filled = LowRankImputer(2, missing_values=marker, random_state=0)
+        assert np.isfinite(filled.fit_transform(train)).all()
