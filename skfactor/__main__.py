@@ -18,6 +18,7 @@ with a one-line error and exit code 2, never a traceback.
 import argparse
 import os
 import sys
+import tempfile
 import time
 import warnings
 
@@ -25,6 +26,9 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from . import FactorizationNAG, LinearNetRegressor, MatrixSensingPrecGD, __version__
+from ._initializers import starts_for
+from ._linalg import max_abs
+from ._optimizers import OPTIMIZERS
 from .datasets import make_low_rank_matrix, make_matrix_completion, make_matrix_sensing
 
 #: Planted problems of ``skfactor compare`` with their default sizes and
@@ -199,7 +203,7 @@ def load_matrix(path):
         raise ValueError(f"no such file: {path!r}.")
     try:
         if ext == ".npy":
-            A = np.load(path, allow_pickle=False)
+            A = _read_npy(path)
         elif ext == ".mtx":
             import scipy.io
 
@@ -211,12 +215,28 @@ def load_matrix(path):
         message = f"cannot read {path!r} as {ext[1:]}: {_first_line(exc)}"
         raise ValueError(message) from None
     if not hasattr(A, "tocsr"):
+        if A.dtype == bool:
+            A = A.astype(np.float64)  # the estimator fits booleans as 0/1
         if A.ndim != 2 or not np.issubdtype(A.dtype, np.number):
             raise ValueError(
                 f"{path!r} holds a {A.ndim}-d array of {A.dtype}; a 2-d numeric "
                 "matrix is needed."
             )
+    if 0 in A.shape:
+        raise ValueError(f"{path!r} holds no data (shape {A.shape}).")
     return A
+
+
+def _read_npy(path):
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        if "pickle" in str(exc):  # an object array, or not an .npy file at all
+            raise ValueError(
+                "not a numeric NumPy .npy file (object arrays and other formats "
+                "are not read)"
+            ) from None
+        raise
 
 
 #: CSV cells read as a missing entry (NaN).
@@ -229,22 +249,64 @@ def _cell(text):
 
 
 def _read_csv(path):
-    """Comma-separated numbers; empty, NA or NaN cells are missing entries."""
-    with open(path, encoding="utf-8") as handle:
+    """Comma-separated numbers; empty, NA or NaN cells are missing entries.
+
+    A UTF-8 byte-order mark (as spreadsheet programs write it) is skipped, and
+    an optional first line of column names too.
+    """
+    with open(path, encoding="utf-8-sig") as handle:
         first = handle.readline()
+    if not first.strip():
+        raise ValueError("the file is empty")
+    if "," not in first:
+        for separator, name in ((";", "semicolons"), ("\t", "tabs")):
+            if separator in first:
+                raise ValueError(
+                    f"its values are separated by {name}; skfactor reads "
+                    "comma-separated values"
+                )
     try:
         [_cell(cell) for cell in first.split(",")]
         header = 0
     except ValueError:
         header = 1  # a line of column names
-    return np.loadtxt(
-        path,
-        delimiter=",",
-        ndmin=2,
-        converters=_cell,
-        dtype=np.float64,
-        skiprows=header,
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
+        A = np.loadtxt(
+            path,
+            delimiter=",",
+            ndmin=2,
+            converters=_cell,
+            dtype=np.float64,
+            skiprows=header,
+            encoding="utf-8-sig",
+        )
+    if A.size == 0:
+        raise ValueError("it has no data rows")
+    return A
+
+
+def _save_atomically(path, write):
+    """``write(temporary_path)``, then move it onto ``path``: a failed save
+    (disk full, a size limit, an interrupt) leaves ``path`` as it was."""
+    folder, name = os.path.split(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(
+        dir=folder, prefix=f".{name}.", suffix=os.path.splitext(name)[1]
     )
+    os.close(handle)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+def _check_folder(option, path):
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"{option}: the folder {folder!r} does not exist.")
 
 
 def _first_line(exc):
@@ -270,6 +332,8 @@ def _run_compare(args):
     if args.plot is not None:
         # fail before fitting if the figure can't be made
         import importlib.util
+
+        _check_folder("--plot", args.plot)
 
         if importlib.util.find_spec("matplotlib") is None:
             raise ValueError(
@@ -308,16 +372,16 @@ def _run_compare(args):
         display.ax_.set_title(
             f"{args.problem}, condition number {args.condition_number:g}"
         )
-        display.figure_.savefig(args.plot)
+        _save_atomically(args.plot, display.figure_.savefig)
         print(f"convergence plot saved to {args.plot}")
     return 0
 
 
 def _run_fit(args):
+    out = None
     if args.out is not None:
-        folder = os.path.dirname(os.path.abspath(args.out))
-        if not os.path.isdir(folder):
-            raise ValueError(f"--out: the folder {folder!r} does not exist.")
+        out = args.out if args.out.endswith(".npz") else args.out + ".npz"
+        _check_folder("--out", out)
     A = load_matrix(args.data)
     shape = "x".join(map(str, A.shape))
     kind = f"sparse, {A.nnz} stored entries" if hasattr(A, "nnz") else "dense"
@@ -341,7 +405,11 @@ def _run_fit(args):
         warnings.simplefilter("always", ConvergenceWarning)
         model.fit(A)
     seconds = time.perf_counter() - start
-    norm = float(np.sqrt(np.nansum(values**2)))  # over the observed entries
+    # over the observed entries, in float64 and relative to the largest entry:
+    # squares of float32 or integer data overflow in their own dtype
+    top = max_abs(values)
+    scaled = np.divide(values, top if top > 0 else 1.0, dtype=np.float64)
+    norm = top * float(np.sqrt(np.nansum(scaled * scaled)))
     relative = model.reconstruction_err_ / norm if norm > 0 else 0.0
     status = "converged" if model.converged_ else "stopped at max_iter"
     print(
@@ -351,9 +419,8 @@ def _run_fit(args):
     )
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
-    if args.out is not None:
-        np.savez(
-            args.out,
+    if out is not None:
+        arrays = dict(
             embedding=model.embedding_,
             components=model.components_,
             loss_curve=model.loss_curve_,
@@ -364,7 +431,7 @@ def _run_fit(args):
             optimizer=args.optimizer,
             init=args.init,
         )
-        out = args.out if args.out.endswith(".npz") else args.out + ".npz"
+        _save_atomically(out, lambda temporary: np.savez(temporary, **arrays))
         print(
             f"saved {out}: embedding ({model.embedding_.shape[0]}x{args.n_components}"
             f"), components ({args.n_components}x{model.components_.shape[1]}), "
@@ -395,43 +462,78 @@ def _condition_number(text):
 
 
 def _learning_rate(text):
-    return text if text == "auto" else float(text)
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"must be a positive number or 'auto', got {text!r}"
+        )
+    return value
+
+
+def _tolerance(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
+    return value
 
 
 def build_parser():
     parser = _Parser(
         prog="skfactor",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Low-rank models by first-order methods: compare optimizers on "
         "planted problems, or factor your own matrix.",
     )
     parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    helpful = {"formatter_class": argparse.ArgumentDefaultsHelpFormatter}
 
     cmp_ = sub.add_parser(
         "compare",
+        **helpful,
         help="one fit per optimizer on a planted problem; a table and a plot",
         description="Fit one model per optimizer on a planted problem and print "
         "iterations, seconds and the relative error to the truth.",
     )
-    cmp_.add_argument("--problem", choices=list(PROBLEMS), default="factorization")
+    cmp_.add_argument(
+        "--problem",
+        choices=list(PROBLEMS),
+        default="factorization",
+        help="the planted problem",
+    )
     cmp_.add_argument(
         "--optimizers",
         help="comma-separated (default: gd,nag; precgd,gd for sensing and completion)",
     )
-    cmp_.add_argument("--condition-number", type=_condition_number, default=100.0)
+    cmp_.add_argument(
+        "--condition-number",
+        type=_condition_number,
+        default=100.0,
+        help="σ₁/σ_r of the planted matrix",
+    )
     cmp_.add_argument("--n-samples", type=_positive_int, help="rows (n1 for sensing)")
     cmp_.add_argument("--n-features", type=_positive_int, help="columns (n2)")
     cmp_.add_argument("--rank", type=_positive_int, help="planted rank")
     cmp_.add_argument(
         "--n-components", type=_positive_int, help="fitted width (search rank)"
     )
-    cmp_.add_argument("--max-iter", type=_positive_int, default=3000)
+    cmp_.add_argument(
+        "--max-iter", type=_positive_int, default=3000, help="iterations at most"
+    )
     cmp_.add_argument(
         "--tol",
-        type=float,
+        type=_tolerance,
         help="relative error to stop at (default 1e-8; 1e-6 for linear-net)",
     )
-    cmp_.add_argument("--random-state", type=int, default=0)
+    cmp_.add_argument("--random-state", type=int, default=0, help="seed")
     cmp_.add_argument(
         "--plot", metavar="FILE", help="save the convergence curves (.png, .pdf, .svg)"
     )
@@ -442,17 +544,36 @@ def build_parser():
 
     fit = sub.add_parser(
         "fit",
+        **helpful,
         help="factor a matrix from .npy, .csv or .mtx and save the factors",
         description="Factor DATA ≈ X Yᵀ with FactorizationNAG, showing progress.",
     )
     fit.add_argument("data", metavar="DATA", help=".npy, .csv or Matrix Market .mtx")
-    fit.add_argument("--n-components", type=_positive_int, default=10)
-    fit.add_argument("--optimizer", default="nag")
-    fit.add_argument("--init", default="unbalanced")
-    fit.add_argument("--learning-rate", type=_learning_rate, default="auto")
-    fit.add_argument("--max-iter", type=_positive_int, default=1000)
-    fit.add_argument("--tol", type=float, default=1e-4)
-    fit.add_argument("--random-state", type=int, default=0)
+    fit.add_argument(
+        "--n-components", type=_positive_int, default=10, help="width of the factors"
+    )
+    fit.add_argument(
+        "--optimizer", default="nag", choices=list(OPTIMIZERS), help="update rule"
+    )
+    fit.add_argument(
+        "--init",
+        default="unbalanced",
+        choices=sorted(starts_for("pair")),
+        help="the start",
+    )
+    fit.add_argument(
+        "--learning-rate",
+        type=_learning_rate,
+        default="auto",
+        help="step size: a positive number or 'auto'",
+    )
+    fit.add_argument(
+        "--max-iter", type=_positive_int, default=1000, help="iterations at most"
+    )
+    fit.add_argument(
+        "--tol", type=_tolerance, default=1e-4, help="relative error to stop at"
+    )
+    fit.add_argument("--random-state", type=int, default=0, help="seed")
     fit.add_argument("--out", metavar="FILE.npz", help="where to save the factors")
     fit.add_argument("--quiet", action="store_true", help="no progress lines")
     fit.set_defaults(run=_run_fit)
@@ -466,7 +587,10 @@ def main(argv=None):
     ):
         argv = ["compare", *argv]  # the main job: GD against NAG
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a one-line usage error
+        return exc.code
     try:
         return args.run(args)
     except (ValueError, TypeError, OSError) as exc:

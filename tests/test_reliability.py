@@ -144,3 +144,108 @@ def test_indicator_accepts_missingness_absent_in_fit_and_float32_nan_marker():
     for marker in (np.float32("nan"), np.float64("nan"), float("nan")):
         filled = LowRankImputer(2, missing_values=marker, random_state=0)
         assert np.isfinite(filled.fit_transform(train)).all()
+
+
+# --------------------------------------------------------------------------
+# The command line
+# --------------------------------------------------------------------------
+def _fit_cli(capsys, *argv):
+    from skfactor.__main__ import main
+
+    code = main(["fit", *map(str, argv), "--quiet"])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_a_failed_save_leaves_the_previous_result(tmp_path, capsys, monkeypatch):
+    data = tmp_path / "a.npy"
+    np.save(data, make_low_rank_matrix(30, 20, 3, 5, random_state=0)[0])
+    out = tmp_path / "prev.npz"
+    assert _fit_cli(capsys, data, "--n-components", 3, "--out", out)[0] == 0
+    good = out.read_bytes()
+
+    def full_disk(file, **arrays):
+        with open(file, "wb") as handle:
+            handle.write(b"PK\x03\x04 half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", full_disk)
+    code, _, err = _fit_cli(capsys, data, "--n-components", 3, "--out", out)
+    assert code == 2 and "No space left" in err
+    assert out.read_bytes() == good  # untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npy", "prev.npz"]
+
+
+def test_csv_with_a_byte_order_mark_keeps_its_first_row(tmp_path, capsys):
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf1,2,3\n4,5,6\n7,8,10\n")
+    from skfactor.__main__ import load_matrix
+
+    np.testing.assert_array_equal(load_matrix(str(path))[0], [1, 2, 3])
+    named = tmp_path / "named.csv"
+    named.write_bytes(b"\xef\xbb\xbfa,b\n1,2\n3,4\n")
+    assert load_matrix(str(named)).shape == (2, 2)
+
+
+@pytest.mark.parametrize("dtype, scale", [(np.float32, 1e20), (np.int64, 10**9)])
+def test_the_summary_error_does_not_square_in_the_data_dtype(
+    tmp_path, capsys, dtype, scale
+):
+    A = make_low_rank_matrix(40, 30, 3, 5, noise=0.1, random_state=0)[0]
+    data = tmp_path / "big.npy"
+    np.save(data, (A / np.abs(A).max() * scale).astype(dtype))
+    code, out, _ = _fit_cli(capsys, data, "--n-components", 1, "--max-iter", 50)
+    assert code == 0
+    relative = float(out.split("= ")[-1].split()[0])
+    assert 0.05 < relative < 1.0  # a rank-1 fit of noisy rank-3 data
+
+
+@pytest.mark.parametrize(
+    "content, extra, message",
+    [
+        (b"", [], "empty"),
+        (b"a,b,c\n", [], "no data rows"),
+        (b"1;2;3\n4;5;6\n", [], "semicolons"),
+        (b"1,2\n3,4\n", ["--learning-rate", "abc"], "--learning-rate: must be a"),
+        (b"1,2\n3,4\n", ["--tol", "-1"], "--tol: must be a number >= 0"),
+    ],
+)
+def test_cli_csv_and_argument_errors_are_one_line(
+    tmp_path, capsys, content, extra, message
+):
+    path = tmp_path / "data.csv"
+    path.write_bytes(content)
+    code, out, err = _fit_cli(capsys, path, *extra)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and message in err, err
+    assert "Traceback" not in err and "_learning_rate" not in err
+
+
+def test_cli_npy_errors_and_booleans(tmp_path, capsys):
+    garbage = tmp_path / "garbage.npy"
+    garbage.write_bytes(b"\x93NUMPY garbage that is not an array")
+    code, _, err = _fit_cli(capsys, garbage)
+    assert code == 2 and "allow_pickle" not in err and err.count("\n") == 1
+    objects = tmp_path / "objects.npy"
+    np.save(objects, np.array([[1, "a"]], dtype=object), allow_pickle=True)
+    code, _, err = _fit_cli(capsys, objects)
+    assert code == 2 and "not a numeric NumPy .npy file" in err
+    flags = tmp_path / "flags.npy"
+    np.save(flags, np.random.RandomState(0).rand(30, 20) < 0.5)
+    assert _fit_cli(capsys, flags, "--n-components", 2)[0] == 0
+
+
+def test_compare_plot_into_a_missing_folder_fails_before_fitting(capsys):
+    from skfactor.__main__ import main
+
+    assert main(["compare", "--plot", "/no/such/folder/c.png", "--max-iter", "5"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "does not exist" in captured.err
+
+
+def test_help_shows_defaults_and_choices(capsys):
+    from skfactor.__main__ import main
+
+    assert main(["fit", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert "default: 1000" in text and "precgd" in text and "small_random" in text
