@@ -3,6 +3,7 @@
 import functools
 from numbers import Integral, Real
 
+import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
@@ -133,6 +134,19 @@ class FirstOrderEstimatorMixin:
                 learning_rate=start_step,
             )
         point = objective.point(factors)
+        with np.errstate(over="ignore", invalid="ignore"):
+            start_loss = objective.value(point)
+        if not np.isfinite(start_loss):
+            fix = (
+                "a smaller init_scale"
+                if start is not None
+                else "smaller starting factors (init)"
+            )
+            raise ValueError(
+                f"{type(self).__name__}: the starting factors give a non-finite "
+                f"loss: they are too large for {np.dtype(objective.dtype).name}. "
+                f"Use {fix}."
+            )
         # a warm refit on data of the same scale continues the first fit:
         # its progress (for the plateau rule) and, same optimizer, its step
         same_scale = warm is not None and self._same_scale(objective, unit)

@@ -44,7 +44,7 @@ def max_abs(A):
     return 0.0 if np.isnan(top) else top
 
 
-def scale_exponent(A):
+def scale_exponent(A, squared=True):
     """``k`` such that fitting ``A / 4**k`` is safe in ``A``'s dtype.
 
     0 when the largest absolute entry lies in ``[1/M, M]`` with ``M = 4**15``
@@ -52,11 +52,16 @@ def scale_exponent(A):
     that entry. Dividing by a power of 4 is exact in floating point and
     changes the factors by the power of 2 ``2**k``, so the fit is exactly the
     scaled fit of the original data (barring the underflow it avoids).
+
+    With ``squared`` (data whose squares make the loss: A, y) float64 data
+    beyond ``1e±150`` is an error, since the loss itself, reported in the
+    data's units, cannot be represented; a design (``squared=False``) is only
+    divided.
     """
     data = A.data if sp.issparse(A) else A
     # NaN marks a missing entry: two NaN-ignoring reductions, no temporary
     top = max_abs(A)
-    if data.dtype == np.float64 and top > 0 and not 1e-150 <= top <= 1e150:
+    if squared and data.dtype == np.float64 and top > 0 and not 1e-150 <= top <= 1e150:
         raise ValueError(
             f"The largest absolute entry of the data is {top:.3g}: squared "
             "errors of data this far from 1 cannot be represented in float64, "

@@ -68,7 +68,7 @@ class DataUnit:
         r = 4.0 ** scale_exponent(response) if response.size else 1.0
         g = 1.0
         if design is not None:
-            k = scale_exponent(design)
+            k = scale_exponent(design, squared=False)
             top_y, top_x = max_abs(response), max_abs(design)
             limit = safe_max_abs(design.dtype) ** (3 / 10)  # 4**60, 4**4.5
             if top_y > 0 and top_x > 0:

@@ -249,3 +249,28 @@ def test_help_shows_defaults_and_choices(capsys):
     assert main(["fit", "--help"]) == 0
     text = capsys.readouterr().out
     assert "default: 1000" in text and "precgd" in text and "small_random" in text
+
+
+@pytest.mark.parametrize(
+    "params, fix",
+    [
+        ({"init": "gaussian", "init_scale": 1e300}, "init_scale"),
+        ({"init": (np.full((30, 3), 1e200), np.full((20, 3), 1e200))}, "init"),
+    ],
+)
+def test_a_start_too_large_for_float64_is_a_clear_error(params, fix):
+    A, *_ = make_low_rank_matrix(30, 20, 3, 5, random_state=0)
+    with pytest.raises(ValueError, match=f"too large for float64.*{fix}"):
+        FactorizationNAG(3, **params).fit(A)
+
+
+@pytest.mark.parametrize("c", [1e154, 1e-158, 1e300])
+def test_linear_net_inputs_far_from_one_are_rescaled(c):
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((50, 4))
+    y = X @ rng.standard_normal(4)
+    plain = LinearNetRegressor((2,), random_state=0).fit(X, y)
+    scaled = LinearNetRegressor((2,), random_state=0).fit(X * c, y)
+    assert scaled.n_iter_ == plain.n_iter_
+    np.testing.assert_allclose(scaled.coef_ * c, plain.coef_, rtol=1e-10)
+    np.testing.assert_allclose(scaled.predict(X * c), plain.predict(X), rtol=1e-10)
