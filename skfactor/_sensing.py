@@ -119,9 +119,11 @@ default="small_random"
         ``X`` (symmetric model).
     intercept_ : float
     effective_rank_ : int
-        Numerical rank of ``coef_`` (singular values above ``1e-6·σ₁``, and
-        above ``max(n1, n2)·eps·σ₁``): the rank an over-parameterized fit
-        discovers.
+        Numerical rank of ``coef_``: the rank an over-parameterized fit
+        discovers. Singular values count above ``10·a·‖coef_‖_F``, where
+        ``a = min(e, max(tol, √eps))`` is the accuracy the fit attained (``e``
+        its final relative error): directions at that level are what the
+        solver left unresolved. And above ``max(n1, n2)·eps·σ₁``.
     shape_ : tuple
     n_iter_, loss_curve_, time_curve_, converged_, stop_reason_, \
 learning_rate_, damping_ :
@@ -308,7 +310,12 @@ learning_rate_, damping_ :
         if s.size == 0 or s[0] == 0:
             attributes["effective_rank_"] = 0
         else:
-            cut = max(1e-6, max(shape) * np.finfo(L.dtype).eps) * s[0]
+            # directions at the level of the fit's own accuracy are unresolved
+            eps = float(np.finfo(L.dtype).eps)
+            curve, reference = fitted["loss_curve_"], fitted["reference_loss_"]
+            attained = np.sqrt(curve[-1] / reference) if reference > 0 else 0.0
+            accuracy = min(attained, max(self.tol, np.sqrt(eps)))
+            cut = max(max(shape) * eps * s[0], 10 * accuracy * np.linalg.norm(s))
             attributes["effective_rank_"] = int(np.sum(s > cut))
         stale = ("left_factor_", "right_factor_") if len(factors) == 1 else ("factor_",)
         return self._publish(attributes, drop=stale)

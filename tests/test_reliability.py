@@ -274,3 +274,16 @@ def test_linear_net_inputs_far_from_one_are_rescaled(c):
     assert scaled.n_iter_ == plain.n_iter_
     np.testing.assert_allclose(scaled.coef_ * c, plain.coef_, rtol=1e-10)
     np.testing.assert_allclose(scaled.predict(X * c), plain.predict(X), rtol=1e-10)
+
+
+def test_effective_rank_counts_only_resolved_directions():
+    """The README's example: rank 6 over a planted rank 3 with κ = 100; the
+    spare directions sit at the fit's accuracy (about 1e-6) and do not count."""
+    X, y, _ = make_matrix_sensing(30, 30, 3, 900, condition_number=100, random_state=0)
+    model = MatrixSensingPrecGD(rank=6, optimizer="precgd", random_state=0).fit(X, y)
+    assert model.effective_rank_ == 3
+    # noisy data stop on a plateau far above tol: the cut is then tol's, not
+    # the error's, so the fitted directions still count
+    noisy = y + 0.05 * np.random.RandomState(0).standard_normal(len(y))
+    model = MatrixSensingPrecGD(rank=3, random_state=0).fit(X, noisy)
+    assert model.effective_rank_ == 3
