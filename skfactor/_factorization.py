@@ -518,8 +518,16 @@ default="unbalanced"
         """``transform`` of validated data."""
         full_map = self._transform_map.astype(A.dtype, copy=False)
         if _has_nan(A):
+            # the row-wise normal equations square the data: solve them in
+            # the units a fit of A would use, so that float32 data far from 1
+            # neither overflows nor underflows
+            unit, A_fit, _ = DataUnit.from_data(A)
             Y = self.components_.T.astype(A.dtype, copy=False)
-            return _masked_coefficients(A, Y, full_map, self._ridge)
+            (Y_fit,) = unit.factors_to_internal([Y])
+            full_fit = full_map * np.asarray(unit.factor, dtype=A.dtype)
+            ridge = unit.damping_to_internal(self._ridge)
+            Z = _masked_coefficients(A_fit, Y_fit, full_fit, ridge)
+            return unit.factors_to_user([Z])[0]
         return np.asarray(A @ full_map)
 
     def inverse_transform(self, X):

@@ -315,7 +315,8 @@ learning_rate_, damping_ :
             curve, reference = fitted["loss_curve_"], fitted["reference_loss_"]
             attained = np.sqrt(curve[-1] / reference) if reference > 0 else 0.0
             accuracy = min(attained, max(self.tol, np.sqrt(eps)))
-            cut = max(max(shape) * eps * s[0], 10 * accuracy * np.linalg.norm(s))
+            frobenius = s[0] * np.linalg.norm(s / s[0])  # no squares of s
+            cut = max(max(shape) * eps * s[0], 10 * accuracy * frobenius)
             attributes["effective_rank_"] = int(np.sum(s > cut))
         stale = ("left_factor_", "right_factor_") if len(factors) == 1 else ("factor_",)
         return self._publish(attributes, drop=stale)

@@ -78,6 +78,16 @@ class DataUnit:
                     k -= round(model)
             g = 4.0**k
             design = divide_exactly(design, g)
+            # the user's model itself must be representable (with a margin)
+            info = np.finfo(design.dtype)
+            low, high = float(info.tiny) * 1e4, float(info.max) / 1e4
+            if top_y > 0 and top_x > 0 and not low < top_y / top_x < high:
+                raise ValueError(
+                    f"The response is about {top_y:.1e} and the design about "
+                    f"{top_x:.1e}: the fitted model (about {top_y / top_x:.1e}) "
+                    f"cannot be represented in {np.dtype(design.dtype).name}. "
+                    "Rescale them, or fit in float64."
+                )
         unit = cls(response=r, model=r / g, degree=degree)
         return unit, divide_exactly(response, r), design
 

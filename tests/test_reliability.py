@@ -287,3 +287,26 @@ def test_effective_rank_counts_only_resolved_directions():
     noisy = y + 0.05 * np.random.RandomState(0).standard_normal(len(y))
     model = MatrixSensingPrecGD(rank=3, random_state=0).fit(X, noisy)
     assert model.effective_rank_ == 3
+
+
+@pytest.mark.parametrize("c", [1e25, 1e30, 1e-25])
+def test_float32_missing_entries_far_from_one_transform_finitely(c):
+    A, *_ = make_low_rank_matrix(60, 20, 3, 5, noise=0.01, random_state=0)
+    holes = A.copy()
+    holes[np.random.RandomState(0).rand(*A.shape) < 0.2] = np.nan
+    plain = LowRankImputer(3, random_state=0).fit(holes)
+    data = (holes * c).astype(np.float32)
+    imputer = LowRankImputer(3, random_state=0).fit(data)
+    filled = imputer.transform(data)
+    assert np.isfinite(filled).all()
+    np.testing.assert_allclose(filled / c, plain.transform(holes), rtol=2e-3, atol=1e-5)
+    model = FactorizationNAG(3, random_state=0).fit(data)
+    assert np.isfinite(model.transform(data)).all() and np.isfinite(model.score(data))
+
+
+def test_a_model_beyond_the_dtype_is_a_clear_error():
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((50, 4)).astype(np.float32)
+    y = (X @ rng.standard_normal(4)).astype(np.float32)
+    with pytest.raises(ValueError, match="cannot be represented in float32"):
+        LinearNetRegressor((2,)).fit(X * np.float32(1e-10), y * np.float32(1e30))
