@@ -310,3 +310,10 @@ def test_a_model_beyond_the_dtype_is_a_clear_error():
     y = (X @ rng.standard_normal(4)).astype(np.float32)
     with pytest.raises(ValueError, match="cannot be represented in float32"):
         LinearNetRegressor((2,)).fit(X * np.float32(1e-10), y * np.float32(1e30))
+
+
+def test_a_huge_max_iter_allocates_nothing_up_front():
+    """The curves grow with the iterations: max_iter=10**10 fits at once."""
+    A, *_ = make_low_rank_matrix(30, 20, 3, 5, random_state=0)
+    model = FactorizationNAG(3, max_iter=10**10, random_state=0).fit(A)
+    assert model.converged_ and len(model.loss_curve_) == model.n_iter_ < 10**4
