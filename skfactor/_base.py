@@ -136,6 +136,14 @@ class FirstOrderEstimatorMixin:
         point = objective.point(factors)
         with np.errstate(over="ignore", invalid="ignore"):
             start_loss = objective.value(point)
+        if objective.reference_loss > 0 and not any(np.any(F) for F in factors):
+            # every gradient of a product of factors vanishes there: no
+            # optimizer can leave this saddle
+            raise ValueError(
+                f"{type(self).__name__}: every starting factor is zero, a saddle "
+                "point no gradient method can leave. Pass init factors that are "
+                "not all zero, or a named start."
+            )
         if not np.isfinite(start_loss):
             fix = (
                 "a smaller init_scale"

@@ -335,7 +335,7 @@ def check_custom_init(init, shapes, dtype):
     """
     if len(init) != len(shapes):
         raise ValueError(
-            f"init must be a tuple of {len(shapes)} arrays with shapes "
+            f"init must be a tuple or list of {len(shapes)} arrays with shapes "
             f"{', '.join(map(str, shapes))}; got {len(init)} arrays."
         )
     factors = []
@@ -354,7 +354,7 @@ def check_custom_init(init, shapes, dtype):
         if array.shape != tuple(shape):
             raise ValueError(
                 f"init[{k}] has shape {array.shape} but shape {tuple(shape)} is "
-                "needed for this data and n_components; pass factors of shapes "
+                "needed for this data and the model's width; pass factors of shapes "
                 f"{', '.join(map(str, shapes))}."
             )
         if not np.all(np.isfinite(array)):

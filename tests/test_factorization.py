@@ -366,7 +366,7 @@ def test_bad_parameters(small, params, message):
             ValueError,
             re.escape("init[0] has shape (40, 2) but shape (40, 3)"),
         ),
-        ((np.ones((40, 3)),), ValueError, "tuple of 2 arrays"),
+        ((np.ones((40, 3)),), ValueError, "tuple or list of 2 arrays"),
         (
             (np.full((40, 3), np.nan), np.ones((30, 3))),
             ValueError,

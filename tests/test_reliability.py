@@ -317,3 +317,15 @@ def test_a_huge_max_iter_allocates_nothing_up_front():
     A, *_ = make_low_rank_matrix(30, 20, 3, 5, random_state=0)
     model = FactorizationNAG(3, max_iter=10**10, random_state=0).fit(A)
     assert model.converged_ and len(model.loss_curve_) == model.n_iter_ < 10**4
+
+
+def test_an_all_zero_start_is_refused_and_init_errors_name_the_fix():
+    A, *_ = make_low_rank_matrix(30, 20, 3, 5, random_state=0)
+    with pytest.raises(ValueError, match="every starting factor is zero"):
+        FactorizationNAG(3, init=(np.zeros((30, 3)), np.zeros((20, 3)))).fit(A)
+    X, y, _ = make_matrix_sensing(4, 4, 1, 40, random_state=0)
+    with pytest.raises(ValueError, match="tuple or list of 2 arrays") as e:
+        MatrixSensingPrecGD(2, init=(np.ones((4, 2)),)).fit(X, y)
+    assert "n_components" not in str(e.value)
+    with pytest.raises(ValueError, match="the model's width"):
+        MatrixSensingPrecGD(2, init=(np.ones((4, 3)), np.ones((4, 2)))).fit(X, y)
