@@ -211,7 +211,12 @@ def load_matrix(path):
             A = A.tocsr() if hasattr(A, "tocsr") else np.asarray(A)
         else:
             A = _read_csv(path)
-    except (OSError, ValueError, EOFError) as exc:
+    except MemoryError:
+        raise ValueError(
+            f"cannot read {path!r}: it declares a matrix too large for this "
+            "machine's memory."
+        ) from None
+    except (OSError, ValueError, EOFError, OverflowError) as exc:
         message = f"cannot read {path!r} as {ext[1:]}: {_first_line(exc)}"
         raise ValueError(message) from None
     if not hasattr(A, "tocsr"):
@@ -448,16 +453,22 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _positive_int(text):
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
     return value
 
 
 def _condition_number(text):
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
     if not value >= 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
     return value
 
 
@@ -593,8 +604,11 @@ def main(argv=None):
         return exc.code
     try:
         return args.run(args)
-    except (ValueError, TypeError, OSError) as exc:
+    except (ValueError, TypeError, OSError, OverflowError) as exc:
         print(f"skfactor {args.command}: error: {_first_line(exc)}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"skfactor {args.command}: error: out of memory", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"skfactor {args.command}: interrupted", file=sys.stderr)

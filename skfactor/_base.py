@@ -31,6 +31,17 @@ def restores_on_failure(fit):
     return wrapper
 
 
+def regression_score(estimator, X, y, sample_weight=None):
+    """R² of ``estimator.predict(X)`` computed in float64: the squares of
+    float32 targets far from 1 overflow in their own dtype."""
+    from sklearn.metrics import r2_score
+
+    y_pred = np.asarray(estimator.predict(X), dtype=np.float64)
+    return r2_score(
+        np.asarray(y, dtype=np.float64), y_pred, sample_weight=sample_weight
+    )
+
+
 class FirstOrderEstimatorMixin:
     """Parameters and the fit path shared by the skfactor estimators.
 
@@ -168,6 +179,14 @@ class FirstOrderEstimatorMixin:
         else:
             learning_rate = auto_learning_rate(
                 optimizer, start, objective, point, start_step
+            )
+        reported = unit.step_to_user(learning_rate, step_unit)
+        if not 0 < reported < np.inf:
+            raise ValueError(
+                f"{type(self).__name__}: the step size in your data's units "
+                f"({reported:g}) cannot be represented in float64: the data's "
+                "curvature (the squares of the design or X) is beyond its range. "
+                "Rescale the design."
             )
         optimizer.learning_rate = learning_rate
         result = minimize(

@@ -131,7 +131,10 @@ class DataUnit:
         # where the factor between them is not
         if log_factor == 0.0 or not value > 0 or not math.isfinite(value):
             return value
-        return math.exp(math.log(value) + log_factor)
+        try:
+            return math.exp(math.log(value) + log_factor)
+        except OverflowError:  # a step beyond float64 in the user's units
+            return math.inf
 
     def step_to_user(self, eta, step_unit):
         return self._rescale(eta, self._log_step_factor(step_unit))
