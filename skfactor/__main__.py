@@ -16,6 +16,7 @@ with a one-line error and exit code 2, never a traceback.
 """
 
 import argparse
+import math
 import os
 import sys
 import tempfile
@@ -452,48 +453,36 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _positive_int(text):
+def _parse(text, convert, accept, requirement):
+    """``convert(text)`` if it parses and ``accept`` holds, else a one-line
+    argparse error quoting the value (newlines included)."""
     try:
-        value = int(text)
+        value = convert(text)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+        value = None
+    if value is None or not accept(value):
+        raise argparse.ArgumentTypeError(f"must be {requirement}, got {text!r}")
     return value
+
+
+def _positive_int(text):
+    return _parse(text, int, lambda v: v >= 1, "a positive integer")
 
 
 def _condition_number(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not value >= 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
-    return value
+    return _parse(text, float, lambda v: 1 <= v < math.inf, "at least 1")
 
 
 def _learning_rate(text):
     if text == "auto":
         return text
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(
-            f"must be a positive number or 'auto', got {text!r}"
-        )
-    return value
+    return _parse(
+        text, float, lambda v: 0 < v < math.inf, "a positive number or 'auto'"
+    )
 
 
 def _tolerance(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
-    return value
+    return _parse(text, float, lambda v: 0 <= v < math.inf, "a number >= 0")
 
 
 def build_parser():

@@ -31,15 +31,30 @@ def restores_on_failure(fit):
     return wrapper
 
 
-def regression_score(estimator, X, y, sample_weight=None):
-    """R² of ``estimator.predict(X)`` computed in float64: the squares of
-    float32 targets far from 1 overflow in their own dtype."""
-    from sklearn.metrics import r2_score
+class Float64ScoreMixin:
+    """``score`` as R² computed in float64 (for the regressors): the squares
+    of float32 targets far from 1 overflow in their own dtype."""
 
-    y_pred = np.asarray(estimator.predict(X), dtype=np.float64)
-    return r2_score(
-        np.asarray(y, dtype=np.float64), y_pred, sample_weight=sample_weight
-    )
+    def score(self, X, y, sample_weight=None):
+        """R² of ``predict(X)`` against ``y``, computed in float64.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix}
+            Samples, as for ``predict``.
+        y : array-like
+            True targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        from sklearn.metrics import r2_score
+
+        y_pred = np.asarray(self.predict(X), dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        return r2_score(y, y_pred, sample_weight=sample_weight)
 
 
 class FirstOrderEstimatorMixin:

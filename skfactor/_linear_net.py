@@ -14,7 +14,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import FirstOrderEstimatorMixin, regression_score, restores_on_failure
+from ._base import FirstOrderEstimatorMixin, Float64ScoreMixin, restores_on_failure
 from ._initializers import check_custom_init, starts_for
 from ._objectives import LinearNetDataObjective, LinearNetObjective
 from ._units import DataUnit
@@ -48,6 +48,7 @@ def _statistics(X, Y, fit_intercept):
 
 class LinearNetRegressor(
     ClassNamePrefixFeaturesOutMixin,
+    Float64ScoreMixin,
     RegressorMixin,
     TransformerMixin,
     FirstOrderEstimatorMixin,
@@ -277,23 +278,6 @@ random_state, verbose, warm_start :
         coef = np.asarray(self.coef_, dtype=X.dtype)
         out = X @ coef.T
         return np.asarray(out) + np.asarray(self.intercept_, dtype=X.dtype)
-
-    def score(self, X, y, sample_weight=None):
-        """R² of ``predict(X)`` against ``y``, computed in float64.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix}
-            Samples, as for ``predict``.
-        y : array-like
-            True targets.
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        score : float
-        """
-        return regression_score(self, X, y, sample_weight)
 
     def transform(self, X):
         """First hidden layer's activations ``X W₁ᵀ``: a supervised projection.

@@ -15,7 +15,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import FirstOrderEstimatorMixin, regression_score, restores_on_failure
+from ._base import FirstOrderEstimatorMixin, Float64ScoreMixin, restores_on_failure
 from ._initializers import starts_for
 from ._objectives import SensingObjective
 from ._units import DataUnit
@@ -31,6 +31,7 @@ def _flatten(X):
 
 class MatrixSensingPrecGD(
     ClassNamePrefixFeaturesOutMixin,
+    Float64ScoreMixin,
     RegressorMixin,
     TransformerMixin,
     FirstOrderEstimatorMixin,
@@ -383,23 +384,6 @@ learning_rate_, damping_ :
         return self._contributions(X).sum(axis=1) + np.asarray(
             self.intercept_, dtype=X.dtype
         )
-
-    def score(self, X, y, sample_weight=None):
-        """R² of ``predict(X)`` against ``y``, computed in float64.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix}
-            Samples, as for ``predict``.
-        y : array-like
-            True targets.
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        score : float
-        """
-        return regression_score(self, X, y, sample_weight)
 
     @property
     def _n_features_out(self):
