@@ -16,6 +16,7 @@ with a one-line error and exit code 2, never a traceback.
 """
 
 import argparse
+import contextlib
 import math
 import os
 import sys
@@ -230,6 +231,11 @@ def load_matrix(path):
             )
     if 0 in A.shape:
         raise ValueError(f"{path!r} holds no data (shape {A.shape}).")
+    if np.isinf(A.data if hasattr(A, "tocsr") else A).any():
+        raise ValueError(
+            f"{path!r} holds infinite entries; replace them by finite values, or "
+            "by NaN (or an empty CSV cell) to fit around them as missing."
+        )
     return A
 
 
@@ -292,27 +298,50 @@ def _read_csv(path):
     return A
 
 
-def _save_atomically(path, write):
-    """``write(temporary_path)``, then move it onto ``path``: a failed save
-    (disk full, a size limit, an interrupt) leaves ``path`` as it was."""
-    folder, name = os.path.split(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(
-        dir=folder, prefix=f".{name}.", suffix=os.path.splitext(name)[1]
-    )
-    os.close(handle)
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+class _Destination:
+    """An output file reserved before the work starts, written at the end.
 
+    The constructor creates a temporary file in the target's folder, so an
+    unwritable or missing folder is reported before any fitting; ``save``
+    writes the temporary and moves it onto the target with ``os.replace``, and
+    ``discard`` removes it. A failed or interrupted save leaves the target as
+    it was.
+    """
 
-def _check_folder(option, path):
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise ValueError(f"{option}: the folder {folder!r} does not exist.")
+    def __init__(self, option, path):
+        self.option, self.path = option, path
+        if path.endswith(("/", os.sep)) or os.path.isdir(path):
+            raise ValueError(f"{option}: {path!r} is a folder; give a file name.")
+        folder, name = os.path.split(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise ValueError(f"{option}: the folder {folder!r} does not exist.")
+        try:
+            handle, self.temporary = tempfile.mkstemp(
+                dir=folder, prefix=f".{name}.", suffix=os.path.splitext(name)[1]
+            )
+        except OSError as exc:
+            raise ValueError(
+                f"{option}: cannot write in {folder!r}: {exc.strerror or exc}."
+            ) from None
+        os.close(handle)
+
+    def save(self, write):
+        """``write(temporary_path)``, then move it onto the target."""
+        try:
+            write(self.temporary)
+            os.replace(self.temporary, self.path)
+        except OSError as exc:
+            self.discard()
+            raise ValueError(
+                f"{self.option}: cannot write {self.path!r}: {exc.strerror or exc}."
+            ) from None
+        except BaseException:
+            self.discard()
+            raise
+
+    def discard(self):
+        if os.path.exists(self.temporary):
+            os.remove(self.temporary)
 
 
 def _first_line(exc):
@@ -321,6 +350,47 @@ def _first_line(exc):
 
 
 # -- the subcommands ---------------------------------------------------------------
+#: Bytes of float64 working memory per planted problem, a rough upper bound:
+#: the data and its truth, a few copies while they are made.
+def _planted_bytes(problem, n_samples, n_features, rank):
+    if problem == "sensing":
+        cells = 10 * max(n_samples, n_features) * rank * n_samples * n_features
+    elif problem == "linear-net":
+        cells = n_samples * (n_features + 20) + 20 * n_features
+    else:
+        cells = n_samples * n_features
+    return 4 * 8 * cells
+
+
+def _memory_bytes():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):  # not a POSIX system
+        return math.inf
+
+
+def _plot_format(path):
+    """The figure format from the file name (checked before any fitting)."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise ValueError(
+            "--plot needs matplotlib: pip install matplotlib (or skfactor[plot])."
+        )
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = FigureCanvasBase.get_supported_filetypes()
+    extension = os.path.splitext(path)[1].lower().lstrip(".")
+    if extension not in formats:
+        kind = f"a .{extension} file" if extension else "a file without extension"
+        raise ValueError(
+            f"--plot: cannot save the figure as {kind} ({path!r}); end the "
+            "file name with one of "
+            f"{', '.join('.' + f for f in sorted(formats))}."
+        )
+    return extension
+
+
 def _run_compare(args):
     defaults = PROBLEMS[args.problem]
 
@@ -335,59 +405,115 @@ def _run_compare(args):
     optimizers = [o.strip() for o in get("optimizers").split(",") if o.strip()]
     if not optimizers:
         raise ValueError("--optimizers is empty; give e.g. --optimizers gd,nag.")
-    if args.plot is not None:
-        # fail before fitting if the figure can't be made
-        import importlib.util
+    unknown = [name for name in optimizers if name not in OPTIMIZERS]
+    if unknown:
+        raise ValueError(
+            f"--optimizers: unknown optimizer {unknown[0]!r}; choose from "
+            f"{', '.join(OPTIMIZERS)}."
+        )
+    n_samples, n_features, rank = get("n_samples"), get("n_features"), get("rank")
+    if args.problem == "linear-net":  # the planted map is 20 x n_features
+        bound, names = min(20, n_features), "20 outputs and --n-features"
+    else:
+        bound, names = min(n_samples, n_features), "--n-samples and --n-features"
+    if rank > bound:
+        raise ValueError(
+            f"--rank {rank} exceeds {bound}, the smaller of {names}; give a "
+            "smaller --rank or a larger matrix."
+        )
+    if rank == 1 and args.condition_number != 1:
+        raise ValueError(
+            "--rank 1: a rank-1 matrix has condition number 1; give --rank 2 or "
+            "more, or --condition-number 1."
+        )
+    needed = _planted_bytes(args.problem, n_samples, n_features, rank)
+    if needed > _memory_bytes():
+        raise ValueError(
+            f"--n-samples {n_samples} --n-features {n_features}: the planted "
+            f"{args.problem} problem needs about {needed / 2**30:.3g} GiB of memory; "
+            f"this machine has {_memory_bytes() / 2**30:.3g} GiB."
+        )
+    plot = None
+    if args.plot is not None:  # fail before fitting if the figure can't be saved
+        plot_format = _plot_format(args.plot)
+        plot = _Destination("--plot", args.plot)
+    try:
+        rows = compare(
+            n_samples=n_samples,
+            n_features=n_features,
+            rank=rank,
+            condition_number=args.condition_number,
+            n_components=get("n_components"),
+            optimizers=optimizers,
+            tol=get("tol"),
+            max_iter=args.max_iter,
+            random_state=args.random_state,
+            problem=args.problem,
+        )
+        if plot is not None:
+            import matplotlib
 
-        _check_folder("--plot", args.plot)
+            matplotlib.use("Agg")
+            from .plotting import ConvergenceDisplay
 
-        if importlib.util.find_spec("matplotlib") is None:
-            raise ValueError(
-                "--plot needs matplotlib: pip install matplotlib (or skfactor[plot])."
+            display = ConvergenceDisplay.from_estimators(
+                [row["estimator"] for row in rows],
+                labels=[row["optimizer"] for row in rows],
+                x=args.x,
+                y="relative_error",
             )
-    rows = compare(
-        n_samples=get("n_samples"),
-        n_features=get("n_features"),
-        rank=get("rank"),
-        condition_number=args.condition_number,
-        n_components=get("n_components"),
-        optimizers=optimizers,
-        tol=get("tol"),
-        max_iter=args.max_iter,
-        random_state=args.random_state,
-        problem=args.problem,
-    )
+            display.ax_.set_title(
+                f"{args.problem}, condition number {args.condition_number:g}"
+            )
+            plot.save(
+                lambda temporary: display.figure_.savefig(temporary, format=plot_format)
+            )
+    finally:
+        if plot is not None:
+            plot.discard()
+    # the results are printed only once everything succeeded
     print(
-        f"{args.problem}: {get('n_samples')}x{get('n_features')}, planted rank "
-        f"{get('rank')}, condition number {args.condition_number:g}, width "
-        f"{get('n_components')}, tol={get('tol'):g}; relative error to the truth"
+        f"{args.problem}: {n_samples}x{n_features}, planted rank {rank}, condition "
+        f"number {args.condition_number:g}, width {get('n_components')}, "
+        f"tol={get('tol'):g}; relative error to the truth"
     )
     print(format_table(rows))
-    if args.plot is not None:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        from .plotting import ConvergenceDisplay
-
-        display = ConvergenceDisplay.from_estimators(
-            [row["estimator"] for row in rows],
-            labels=[row["optimizer"] for row in rows],
-            x=args.x,
-            y="relative_error",
-        )
-        display.ax_.set_title(
-            f"{args.problem}, condition number {args.condition_number:g}"
-        )
-        _save_atomically(args.plot, display.figure_.savefig)
+    if plot is not None:
         print(f"convergence plot saved to {args.plot}")
     return 0
+
+
+class _Progress:
+    """A text stream onto stderr that writes ``header`` before its first text."""
+
+    def __init__(self, header):
+        self.header = header
+
+    def write(self, text):
+        if self.header is not None:
+            sys.stderr.write(self.header + "\n")
+            self.header = None
+        return sys.stderr.write(text)
+
+    def flush(self):
+        sys.stderr.flush()
 
 
 def _run_fit(args):
     out = None
     if args.out is not None:
-        out = args.out if args.out.endswith(".npz") else args.out + ".npz"
-        _check_folder("--out", out)
+        path = args.out
+        if not path.endswith(("/", os.sep, ".npz")):
+            path += ".npz"
+        out = _Destination("--out", path)
+    try:
+        return _fit_and_save(args, out)
+    finally:
+        if out is not None:
+            out.discard()
+
+
+def _fit_and_save(args, out):
     A = load_matrix(args.data)
     shape = "x".join(map(str, A.shape))
     kind = f"sparse, {A.nnz} stored entries" if hasattr(A, "nnz") else "dense"
@@ -395,7 +521,7 @@ def _run_fit(args):
     n_missing = int(np.count_nonzero(np.isnan(values)))
     if n_missing:
         kind += f", {n_missing} missing entries fitted around"
-    print(f"{args.data}: {shape} ({kind}); fitting {args.n_components} components")
+    described = f"{args.data}: {shape} ({kind}); {args.n_components} components"
     model = FactorizationNAG(
         args.n_components,
         optimizer=args.optimizer,
@@ -406,8 +532,15 @@ def _run_fit(args):
         random_state=args.random_state,
         verbose=0 if args.quiet else 1,
     )
+    # progress goes to stderr, headed by what is being fitted once the first
+    # iteration is done (a fit refused up front prints only the error line);
+    # stdout gets the results only
+    progress = _Progress(f"fitting {described}")
     start = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        contextlib.redirect_stdout(progress),
+    ):
         warnings.simplefilter("always", ConvergenceWarning)
         model.fit(A)
     seconds = time.perf_counter() - start
@@ -418,13 +551,12 @@ def _run_fit(args):
     norm = top * float(np.sqrt(np.nansum(scaled * scaled)))
     relative = model.reconstruction_err_ / norm if norm > 0 else 0.0
     status = "converged" if model.converged_ else "stopped at max_iter"
-    print(
+    lines = [
+        described,
         f"{model.n_iter_} iterations ({status}) in {seconds:.2f} s; relative "
         f"error ‖A − XYᵀ‖/‖A‖ = {relative:.4e}"
-        + (" (observed entries)" if n_missing else "")
-    )
-    for warning in caught:
-        print(f"warning: {warning.message}", file=sys.stderr)
+        + (" (observed entries)" if n_missing else ""),
+    ]
     if out is not None:
         arrays = dict(
             embedding=model.embedding_,
@@ -437,12 +569,15 @@ def _run_fit(args):
             optimizer=args.optimizer,
             init=args.init,
         )
-        _save_atomically(out, lambda temporary: np.savez(temporary, **arrays))
-        print(
-            f"saved {out}: embedding ({model.embedding_.shape[0]}x{args.n_components}"
-            f"), components ({args.n_components}x{model.components_.shape[1]}), "
-            "loss_curve; A ≈ embedding @ components"
+        out.save(lambda temporary: np.savez(temporary, **arrays))
+        lines.append(
+            f"saved {out.path}: embedding ({model.embedding_.shape[0]}x"
+            f"{args.n_components}), components ({args.n_components}x"
+            f"{model.components_.shape[1]}), loss_curve; A ≈ embedding @ components"
         )
+    print("\n".join(lines))
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
     return 0
 
 
@@ -479,6 +614,10 @@ def _learning_rate(text):
     return _parse(
         text, float, lambda v: 0 < v < math.inf, "a positive number or 'auto'"
     )
+
+
+def _seed(text):
+    return _parse(text, int, lambda v: 0 <= v < 2**32, "an integer in [0, 2**32)")
 
 
 def _tolerance(text):
@@ -533,7 +672,7 @@ def build_parser():
         type=_tolerance,
         help="relative error to stop at (default 1e-8; 1e-6 for linear-net)",
     )
-    cmp_.add_argument("--random-state", type=int, default=0, help="seed")
+    cmp_.add_argument("--random-state", type=_seed, default=0, help="seed")
     cmp_.add_argument(
         "--plot", metavar="FILE", help="save the convergence curves (.png, .pdf, .svg)"
     )
@@ -573,7 +712,7 @@ def build_parser():
     fit.add_argument(
         "--tol", type=_tolerance, default=1e-4, help="relative error to stop at"
     )
-    fit.add_argument("--random-state", type=int, default=0, help="seed")
+    fit.add_argument("--random-state", type=_seed, default=0, help="seed")
     fit.add_argument("--out", metavar="FILE.npz", help="where to save the factors")
     fit.add_argument("--quiet", action="store_true", help="no progress lines")
     fit.set_defaults(run=_run_fit)

@@ -162,7 +162,11 @@ class FirstOrderEstimatorMixin:
         point = objective.point(factors)
         with np.errstate(over="ignore", invalid="ignore"):
             start_loss = objective.value(point)
-        if objective.reference_loss > 0 and not any(np.any(F) for F in factors):
+        if (
+            objective.reference_loss > 0
+            and not any(np.any(F) for F in factors)
+            and not objective.zero_model_is_optimal(point)
+        ):
             # every gradient of a product of factors vanishes there: no
             # optimizer can leave this saddle
             raise ValueError(

@@ -261,10 +261,12 @@ default="unbalanced"
         ``‖A − XYᵀ‖_F`` of the final factors, computed exactly.
     converged_ : bool
         Whether a stopping rule (not ``max_iter``) ended the fit.
-    stop_reason_ : {"tol", "plateau", "precision", "max_iter"}
+    stop_reason_ : {"tol", "plateau", "precision", "optimal", "max_iter"}
         What ended the fit: the relative error fell below ``tol``; the loss
         was flat at a minimum above ``tol`` (noise, or too small a rank); the
-        loss stopped changing beyond its rounding error; or ``max_iter``.
+        loss stopped changing beyond its rounding error; the zero start was
+        already a minimizer (the data's gradient vanishes there); or
+        ``max_iter``.
     learning_rate_ : float
         The step size η used (after any backtracking), in the data's units.
     damping_ : float or "auto"

@@ -49,6 +49,8 @@ STOP_REASONS = {
     "too small for the data, keeps the error above tol)",
     "precision": "the loss stopped changing beyond its rounding precision",
     "max_iter": "max_iter iterations were run",
+    "optimal": "the zero model is a minimizer: the data's gradient vanishes "
+    "there (the response is orthogonal to the design, or the design is zero)",
 }
 
 
@@ -280,6 +282,12 @@ def minimize(
     plateau = _Plateau(objective, tol, max(f0, initial_loss or 0.0), ref)
     rising = _Rising(objective)
     converged, reason, k = False, "max_iter", 0
+    # a zero start where the zero model is optimal: one (null) step, done
+    zero_is_optimal = (
+        ref > 0
+        and not any(np.any(F) for F in point.factors)
+        and objective.zero_model_is_optimal(point)
+    )
     start = time.perf_counter()
 
     def report(k, f):
@@ -341,6 +349,9 @@ def minimize(
             callback(k, unit.factors_to_user(point.factors), unit.loss_to_user(f))
         if verbose >= 2 or (verbose and (k & (k - 1) == 0 or k % 100 == 0)):
             report(k, f)
+        if zero_is_optimal and f <= f0:
+            converged, reason = True, "optimal"
+            break
         if tol > 0:
             if f <= floor:
                 converged, reason = True, "tol"

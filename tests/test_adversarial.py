@@ -27,6 +27,7 @@ from skfactor import (
     MatrixSensingPrecGD,
 )
 from skfactor.__main__ import main
+from skfactor._optimizers import OPTIMIZERS
 
 # derandomize: the same examples every run, so CI is stable
 SETTINGS = dict(
@@ -536,6 +537,75 @@ def test_cli_fit_with_hostile_options(options):
             argv += [f"{option}={value}"] if joined else [option, value]
         code, err = _run_cli(argv)
     _check_cli(code, err)
+
+
+HOSTILE_VALUES = st.one_of(
+    st.text(max_size=8),
+    st.sampled_from(
+        ["0", "-1", "nan", "inf", "-inf", "1e999", "4294967296", ",", "", " "]
+    ),
+    st.integers(-3, 40).map(str),
+)
+#: each option's valid values (sizes kept small); a fifth of draws are hostile
+COMPARE_VALUES = {
+    "--n-samples": st.integers(1, 12).map(str),
+    "--n-features": st.integers(1, 12).map(str),
+    "--rank": st.integers(1, 6).map(str),
+    "--n-components": st.integers(1, 14).map(str),
+    "--condition-number": st.one_of(
+        st.floats(1, 1e12).map(repr), st.sampled_from(["1", "1e300", "1.0000001"])
+    ),
+    "--tol": st.sampled_from(["0", "1e-300", "1e-12", "1e-8", "0.5", "1", "10"]),
+    "--max-iter": st.integers(1, 20).map(str),
+    "--random-state": st.integers(0, 2**32 - 1).map(str),
+    "--optimizers": st.lists(
+        st.sampled_from(list(OPTIMIZERS)),
+        min_size=1,
+        max_size=3,
+    ).map(",".join),
+    "--problem": st.sampled_from(
+        ["factorization", "sensing", "completion", "linear-net"]
+    ),
+}
+
+
+@st.composite
+def compare_options(draw):
+    options = draw(
+        st.lists(st.sampled_from(sorted(COMPARE_VALUES)), max_size=6, unique=True)
+    )
+    argv = []
+    for option in options:
+        hostile = draw(st.integers(0, 4)) == 4
+        value = draw(HOSTILE_VALUES if hostile else COMPARE_VALUES[option])
+        if option == "--max-iter" and value.isdigit() and int(value) > 20:
+            value = "20"
+        joined = draw(st.booleans())
+        argv += [f"{option}={value}"] if joined else [option, value]
+    return argv
+
+
+@settings(max_examples=80, **SETTINGS)
+@given(options=compare_options())
+def test_cli_compare_with_hostile_options(options):
+    """``skfactor compare`` with random option values (sizes kept small, the
+    iteration count capped): 0 or 2, never raises; on 2 one stderr line and
+    nothing on stdout; on 0 a title, a header, a rule and one row per
+    optimizer with a finite error."""
+    argv = ["compare", "--n-samples", "8", "--n-features", "6", "--rank", "2"]
+    argv += ["--max-iter", "20", *options]
+    err, out = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+        code = main(argv)
+    _check_cli(code, err.getvalue())
+    if code == 2:
+        assert out.getvalue() == ""
+    else:
+        lines = out.getvalue().splitlines()
+        assert len(lines) >= 4 and lines[1].split()[0] == "optimizer"
+        for row in lines[3:]:
+            assert row.split()[-1] in ("yes", "no")
+            assert np.isfinite(float(row.split()[3]))
 
 
 # -- 6b. CLI reproducers the random search rarely reaches --------------------------

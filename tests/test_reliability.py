@@ -1,5 +1,7 @@
 """Reliability (issue 12): nothing half-fitted, nothing lost."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
@@ -243,6 +245,101 @@ def test_compare_plot_into_a_missing_folder_fails_before_fitting(capsys):
     assert captured.out == "" and "does not exist" in captured.err
 
 
+def _cli(capsys, *argv):
+    from skfactor.__main__ import main
+
+    code = main([*map(str, argv)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_a_fit_that_fails_after_progress_prints_no_results(tmp_path, capsys):
+    """Progress lines go to stderr; stdout gets the results only once the fit
+    and the save succeeded. A fit diverging at a user step leaves stdout empty,
+    the previous --out file intact and no temporary file behind."""
+    data = tmp_path / "a.npy"
+    np.save(data, make_low_rank_matrix(30, 20, 3, 5, random_state=0)[0])
+    out = tmp_path / "prev.npz"
+    assert _cli(capsys, "fit", data, "--n-components", 3, "--out", out)[0] == 0
+    good = out.read_bytes()
+    argv = ["fit", data, "--learning-rate", 1e4, "--out", out]
+    code, stdout, stderr = _cli(capsys, *argv)
+    assert code == 2 and stdout == ""
+    assert stderr.splitlines()[-1].startswith("skfactor fit: error:")
+    assert "diverged" in stderr.splitlines()[-1] and "Traceback" not in stderr
+    assert out.read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npy", "prev.npz"]
+
+
+def test_cli_output_files_are_checked_before_fitting(tmp_path, capsys, monkeypatch):
+    data = tmp_path / "a.npy"
+    np.save(data, np.ones((5, 4)))
+    code, stdout, err = _cli(capsys, "fit", data, "--out", f"{tmp_path}/")
+    assert code == 2 and stdout == "" and "is a folder" in err
+    (tmp_path / "results.npz").mkdir()
+    code, _, err = _cli(capsys, "fit", data, "--out", tmp_path / "results")
+    assert code == 2 and "is a folder" in err
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("tempfile.mkstemp", denied)
+    monkeypatch.setattr(
+        "skfactor.FactorizationNAG.fit", lambda *a: pytest.fail("fitted first")
+    )
+    code, stdout, err = _cli(capsys, "fit", data, "--out", tmp_path / "m.npz")
+    assert code == 2 and stdout == "" and err.count("\n") == 1
+    assert "--out: cannot write in" in err and "Permission denied" in err
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--optimizers", "gd,foo"], "--optimizers: unknown optimizer 'foo'"),
+        (["--rank", "1"], "--rank 1: a rank-1 matrix"),
+        (["--n-samples", "10000000", "--n-features", "10000000"], "GiB of memory"),
+        (["--random-state", "-1"], "--random-state: must be an integer"),
+        (["--plot", "curves.txt"], "--plot: cannot save the figure as a .txt"),
+        (["--plot", "curves"], "file without extension"),
+    ],
+)
+def test_compare_argument_errors_come_before_any_fit(
+    tmp_path, capsys, monkeypatch, extra, message
+):
+    """compare's options are checked up front, each error naming its option."""
+    if "--plot" in extra:
+        pytest.importorskip("matplotlib")
+        extra = [extra[0], str(tmp_path / extra[1])]
+    monkeypatch.setattr(
+        "skfactor.__main__.compare", lambda **k: pytest.fail("fitted first")
+    )
+    code, stdout, err = _cli(capsys, "compare", *extra)
+    assert code == 2 and stdout == "" and err.count("\n") == 1
+    assert message in err, err
+    assert "compare" in err and "_" not in err.split(":")[0]
+
+
+def test_compare_plot_save_failure_prints_nothing(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("matplotlib")
+    import matplotlib.figure
+
+    target = tmp_path / "c.png"
+    target.write_bytes(b"previous plot")
+
+    def full_disk(self, file, **kwargs):
+        with open(file, "wb") as handle:
+            handle.write(b"\x89PNG half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", full_disk)
+    argv = ["compare", "--n-samples", 20, "--n-features", 15, "--max-iter", 5]
+    code, stdout, err = _cli(capsys, *argv, "--plot", target)
+    assert code == 2 and stdout == "" and "No space left on device" in err
+    assert err.startswith("skfactor compare: error: --plot: cannot write")
+    assert target.read_bytes() == b"previous plot"
+    assert [p.name for p in tmp_path.iterdir()] == ["c.png"]
+
+
 def test_help_shows_defaults_and_choices(capsys):
     from skfactor.__main__ import main
 
@@ -317,6 +414,42 @@ def test_a_huge_max_iter_allocates_nothing_up_front():
     A, *_ = make_low_rank_matrix(30, 20, 3, 5, random_state=0)
     model = FactorizationNAG(3, max_iter=10**10, random_state=0).fit(A)
     assert model.converged_ and len(model.loss_curve_) == model.n_iter_ < 10**4
+
+
+@pytest.mark.parametrize("design", ["zero", "orthogonal"])
+@pytest.mark.parametrize("estimator", ["sensing", "linear-net", "deep-net"])
+def test_where_the_zero_model_is_optimal_it_is_the_answer(design, estimator):
+    """A response orthogonal to the design (or an all-zero design) has the zero
+    model as its minimizer: a named start lands on it (or next to it) and the
+    fit returns it, never the zero-start error meant for explicit saddles."""
+    rng = np.random.RandomState(0)
+    X = np.zeros((40, 4)) if design == "zero" else rng.standard_normal((40, 4))
+    Y = rng.standard_normal((40, 3))
+    if design == "orthogonal":
+        Y -= X @ np.linalg.lstsq(X, Y, rcond=None)[0]
+    if estimator == "sensing":
+        model = MatrixSensingPrecGD(2, shape=(2, 2), fit_intercept=False)
+        Y = Y[:, 0]
+    else:
+        widths = (2,) if estimator == "linear-net" else (3, 2)
+        model = LinearNetRegressor(widths, fit_intercept=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ConvergenceWarning either
+        model.fit(X, Y)
+    assert model.converged_ and model.stop_reason_ in ("optimal", "precision")
+    assert np.abs(model.coef_).max() < 1e-12
+    if design == "zero":  # the start is exactly zero: one null step
+        assert model.stop_reason_ == "optimal" and model.n_iter_ == 1
+        # an explicit zero start is then accepted too
+        zeros = [np.zeros_like(F) for F in _factors(model)]
+        model.set_params(init=zeros).fit(X, Y)
+        assert model.stop_reason_ == "optimal"
+
+
+def _factors(model):
+    if isinstance(model, MatrixSensingPrecGD):
+        return [model.left_factor_, model.right_factor_]
+    return list(model.coefs_)
 
 
 def test_an_all_zero_start_is_refused_and_init_errors_name_the_fix():

@@ -2,6 +2,7 @@
 do, and no decision depends on the number of BLAS threads."""
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -131,7 +132,11 @@ def test_a_deep_network_crosses_its_saddles_too():
 
 
 def test_every_stop_reason_is_documented():
-    assert set(STOP_REASONS) == {"tol", "plateau", "precision", "max_iter"}
+    assert set(STOP_REASONS) == {"tol", "plateau", "precision", "optimal", "max_iter"}
+    guide = (Path(__file__).parents[1] / "docs" / "user_guide.rst").read_text()
+    for reason in STOP_REASONS:
+        assert f'``"{reason}"``' in guide
+        assert f'"{reason}"' in FactorizationNAG.__doc__
     model = FactorizationNAG(3, max_iter=5, random_state=0)
     with pytest.warns(ConvergenceWarning):
         model.fit(make_low_rank_matrix(30, 20, 3, 10, random_state=0)[0])

@@ -181,6 +181,24 @@ class Objective:
         """``‖∇_M f‖₂`` of the data term at the point's model (None: unknown)."""
         return None
 
+    def zero_model_is_optimal(self, point):
+        """Whether the zero model minimizes the loss (``point`` is a zero one).
+
+        Every objective is convex in the model, so the zero model is optimal
+        where the model's gradient vanishes there up to rounding (``𝒜*(y) = 0``:
+        the response is orthogonal to every measurement) or the design is all
+        zero. Then a zero start is the answer, not a saddle to escape.
+        """
+        beta = self.design_curvature()
+        if not beta > 0:
+            return True
+        strength = self.model_gradient_norm(point)
+        if strength is None:
+            return False
+        eps = float(np.finfo(self.dtype).eps)
+        # the gradient's scale for a generic response: β‖M⋆‖_F = √(2β f_ref)
+        return strength <= 16 * eps * math.sqrt(2.0 * beta * self.reference_loss)
+
     def saddle_probe(self, point):
         strength = self.model_gradient_norm(point)
         if strength is None:
