@@ -26,6 +26,7 @@ MODULES = (
     "linear_net",
     "imputation",
     "engine",
+    "truncated_svd",
 )
 
 
