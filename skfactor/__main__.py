@@ -17,12 +17,15 @@ with a one-line error and exit code 2, never a traceback.
 
 import argparse
 import contextlib
+import csv
 import math
 import os
+import re
 import sys
 import tempfile
 import time
 import warnings
+import zipfile
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -201,8 +204,11 @@ def load_matrix(path):
         raise ValueError(
             f"cannot read {path!r}: the extension must be .npy, .csv or .mtx."
         )
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         raise ValueError(f"no such file: {path!r}.")
+    if not os.path.isfile(path):
+        kind = "a folder" if os.path.isdir(path) else "not a regular file"
+        raise ValueError(f"{path!r} is {kind}; give a data file.")
     try:
         if ext == ".npy":
             A = _read_npy(path)
@@ -218,16 +224,16 @@ def load_matrix(path):
             f"cannot read {path!r}: it declares a matrix too large for this "
             "machine's memory."
         ) from None
-    except (OSError, ValueError, EOFError, OverflowError) as exc:
+    except (OSError, ValueError, EOFError, OverflowError, csv.Error) as exc:
         message = f"cannot read {path!r} as {ext[1:]}: {_first_line(exc)}"
         raise ValueError(message) from None
     if not hasattr(A, "tocsr"):
         if A.dtype == bool:
             A = A.astype(np.float64)  # the estimator fits booleans as 0/1
-        if A.ndim != 2 or not np.issubdtype(A.dtype, np.number):
+        if A.ndim != 2 or A.dtype.kind not in "iuf":
             raise ValueError(
-                f"{path!r} holds a {A.ndim}-d array of {A.dtype}; a 2-d numeric "
-                "matrix is needed."
+                f"{path!r} holds a {A.ndim}-d array of {A.dtype}; a 2-d matrix of "
+                "real numbers (float, integer or boolean) is needed."
             )
     if 0 in A.shape:
         raise ValueError(f"{path!r} holds no data (shape {A.shape}).")
@@ -241,7 +247,9 @@ def load_matrix(path):
 
 def _read_npy(path):
     try:
-        return np.load(path, allow_pickle=False)
+        A = np.load(path, allow_pickle=False)
+    except zipfile.BadZipFile:  # starts like a zip (.npz) archive
+        raise ValueError("not a NumPy .npy file (a broken zip archive)") from None
     except ValueError as exc:
         if "pickle" in str(exc):  # an object array, or not an .npy file at all
             raise ValueError(
@@ -249,53 +257,87 @@ def _read_npy(path):
                 "are not read)"
             ) from None
         raise
+    if not isinstance(A, np.ndarray):  # an .npz archive of several arrays
+        A.close()
+        raise ValueError(
+            "it is an .npz archive, not an .npy file; save one array with np.save"
+        )
+    return A
 
 
 #: CSV cells read as a missing entry (NaN).
 _MISSING_CELLS = {"", "na", "nan", "n/a", "null"}
 
 
-def _cell(text):
+def _number(text):
+    """The cell's value, NaN for a missing cell, None when it is no number."""
     text = text.strip()
-    return np.nan if text.lower() in _MISSING_CELLS else float(text)
+    if text.lower() in _MISSING_CELLS:
+        return np.nan
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def _read_csv(path):
     """Comma-separated numbers; empty, NA or NaN cells are missing entries.
 
-    A UTF-8 byte-order mark (as spreadsheet programs write it) is skipped, and
-    an optional first line of column names too.
+    Read with the :mod:`csv` module, so quoted cells and CRLF line ends are
+    fine. A UTF-8 byte-order mark (as spreadsheet programs write it), blank
+    lines, lines starting with ``#`` and a first line of column names (no
+    cell a number) are skipped; a comma ending every line is ignored. A cell
+    that is not a number, or a line with another number of values than the
+    first, is an error naming its line and column: no data are dropped.
     """
-    with open(path, encoding="utf-8-sig") as handle:
-        first = handle.readline()
-    if not first.strip():
+    lines = []
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle, skipinitialspace=True)
+        for cells in reader:
+            if not cells or all(not c.strip() for c in cells):
+                continue  # a blank line
+            if cells[0].lstrip().startswith("#"):
+                continue  # a comment
+            lines.append((reader.line_num, cells))
+    if not lines:
         raise ValueError("the file is empty")
-    if "," not in first:
+    first = lines[0][1]
+    if len(first) == 1:
         for separator, name in ((";", "semicolons"), ("\t", "tabs")):
-            if separator in first:
+            if separator in first[0]:
                 raise ValueError(
                     f"its values are separated by {name}; skfactor reads "
                     "comma-separated values"
                 )
-    try:
-        [_cell(cell) for cell in first.split(",")]
-        header = 0
-    except ValueError:
-        header = 1  # a line of column names
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
-        A = np.loadtxt(
-            path,
-            delimiter=",",
-            ndmin=2,
-            converters=_cell,
-            dtype=np.float64,
-            skiprows=header,
-            encoding="utf-8-sig",
-        )
-    if A.size == 0:
-        raise ValueError("it has no data rows")
-    return A
+    values = [_number(cell) for cell in first]
+    names = [cell for cell, value in zip(first, values) if value is None]
+    if names and all(
+        value is None or (np.isnan(value) and not cell.strip())
+        for cell, value in zip(first, values)
+    ):
+        lines = lines[1:]  # a line of column names
+        if not lines:
+            raise ValueError("it has no data rows")
+    width = len(lines[0][1])
+    if all(not cells[-1].strip() for _, cells in lines) and width > 1:
+        lines = [(number, cells[:-1]) for number, cells in lines]  # trailing commas
+        width -= 1
+    rows = []
+    for number, cells in lines:
+        if len(cells) != width:
+            raise ValueError(
+                f"line {number} has {len(cells)} values but line {lines[0][0]} has "
+                f"{width}; every line needs the same number of values"
+            )
+        row = [_number(cell) for cell in cells]
+        for column, (cell, value) in enumerate(zip(cells, row), start=1):
+            if value is None:
+                raise ValueError(
+                    f"line {number}, column {column}: {cell.strip()[:40]!r} is "
+                    "not a number (missing cells may be empty, NA or NaN)"
+                )
+        rows.append(row)
+    return np.array(rows, dtype=np.float64)
 
 
 class _Destination:
@@ -324,6 +366,15 @@ class _Destination:
                 f"{option}: cannot write in {folder!r}: {exc.strerror or exc}."
             ) from None
         os.close(handle)
+        # mkstemp makes the file private (0600): give it the mode a plain
+        # open() would (the umask's), or the mode of the file it replaces
+        if os.path.exists(path):
+            mode = os.stat(path).st_mode & 0o7777
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(self.temporary, mode)
 
     def save(self, write):
         """``write(temporary_path)``, then move it onto the target."""
@@ -466,7 +517,9 @@ def _run_compare(args):
                 f"{args.problem}, condition number {args.condition_number:g}"
             )
             plot.save(
-                lambda temporary: display.figure_.savefig(temporary, format=plot_format)
+                lambda temporary: _write_with(
+                    temporary, display.figure_.savefig, format=plot_format
+                )
             )
     finally:
         if plot is not None:
@@ -483,20 +536,50 @@ def _run_compare(args):
     return 0
 
 
+def _write_with(path, write, *args, **kwargs):
+    """``write(file, *args, **kwargs)`` into ``path`` opened for writing."""
+    with open(path, "wb") as handle:
+        write(handle, *args, **kwargs)
+
+
+#: Seconds of progress held back at the start of a fit: a fit that fails
+#: sooner (a step that diverges at once) prints its one error line only.
+PROGRESS_HOLD = 1.0
+
+
 class _Progress:
-    """A text stream onto stderr that writes ``header`` before its first text."""
+    """A text stream onto stderr for the progress lines of one fit.
+
+    The lines are headed by ``header`` and held back for the first
+    ``PROGRESS_HOLD`` seconds, then written as they come. ``close(success)``
+    writes what is held after a successful fit and drops it after a failure.
+    """
 
     def __init__(self, header):
-        self.header = header
+        self.held = [header + "\n"]
+        self.start = time.perf_counter()
 
     def write(self, text):
-        if self.header is not None:
-            sys.stderr.write(self.header + "\n")
-            self.header = None
-        return sys.stderr.write(text)
+        if self.held is None:
+            return sys.stderr.write(text)
+        self.held.append(text)
+        if time.perf_counter() - self.start >= PROGRESS_HOLD:
+            self._release()
+        return len(text)
+
+    def _release(self):
+        sys.stderr.write("".join(self.held))
+        sys.stderr.flush()
+        self.held = None
 
     def flush(self):
-        sys.stderr.flush()
+        if self.held is None:
+            sys.stderr.flush()
+
+    def close(self, success):
+        if self.held is not None and success and len(self.held) > 1:
+            self._release()
+        self.held = None
 
 
 def _run_fit(args):
@@ -529,20 +612,26 @@ def _fit_and_save(args, out):
         learning_rate=args.learning_rate,
         max_iter=args.max_iter,
         tol=args.tol,
+        alpha=args.alpha,
         random_state=args.random_state,
         verbose=0 if args.quiet else 1,
     )
-    # progress goes to stderr, headed by what is being fitted once the first
-    # iteration is done (a fit refused up front prints only the error line);
-    # stdout gets the results only
+    # progress goes to stderr, headed by what is being fitted and held back
+    # for a moment (a fit refused or diverging at once prints only its error
+    # line); stdout gets the results only
     progress = _Progress(f"fitting {described}")
     start = time.perf_counter()
-    with (
-        warnings.catch_warnings(record=True) as caught,
-        contextlib.redirect_stdout(progress),
-    ):
-        warnings.simplefilter("always", ConvergenceWarning)
-        model.fit(A)
+    success = False
+    try:
+        with (
+            warnings.catch_warnings(record=True) as caught,
+            contextlib.redirect_stdout(progress),
+        ):
+            warnings.simplefilter("always", ConvergenceWarning)
+            model.fit(A)
+        success = True
+    finally:
+        progress.close(success)
     seconds = time.perf_counter() - start
     # over the observed entries, in float64 and relative to the largest entry:
     # squares of float32 or integer data overflow in their own dtype
@@ -569,7 +658,9 @@ def _fit_and_save(args, out):
             optimizer=args.optimizer,
             init=args.init,
         )
-        out.save(lambda temporary: np.savez(temporary, **arrays))
+        # through an open file: np.savez would append ".npz" to a name
+        # without that suffix (the temporary of "--out .npz")
+        out.save(lambda temporary: _write_with(temporary, np.savez, **arrays))
         lines.append(
             f"saved {out.path}: embedding ({model.embedding_.shape[0]}x"
             f"{args.n_components}), components ({args.n_components}x"
@@ -622,6 +713,26 @@ def _seed(text):
 
 def _tolerance(text):
     return _parse(text, float, lambda v: 0 <= v < math.inf, "a number >= 0")
+
+
+def _option_names(parser):
+    """``{parameter: option}`` for the options named like a parameter of the
+    estimators (``learning_rate`` → ``--learning-rate``)."""
+    return {
+        action.dest: action.option_strings[-1]
+        for action in parser._actions
+        if action.option_strings
+        and ("_" in action.dest or action.dest in ("alpha", "tol"))
+    }
+
+
+def _in_cli_words(message, options):
+    """An estimator's message with its parameter names as the CLI's options
+    (``learning_rate=0.1`` → ``--learning-rate 0.1``)."""
+    for dest, option in options.items():
+        message = re.sub(rf"\b{dest}=", f"{option} ", message)
+        message = re.sub(rf"(?<![-\w]){dest}\b", option, message)
+    return message
 
 
 def build_parser():
@@ -679,7 +790,7 @@ def build_parser():
     cmp_.add_argument(
         "--x", choices=("iteration", "time"), default="iteration", help="plot axis"
     )
-    cmp_.set_defaults(run=_run_compare)
+    cmp_.set_defaults(run=_run_compare, options=_option_names(cmp_))
 
     fit = sub.add_parser(
         "fit",
@@ -712,10 +823,16 @@ def build_parser():
     fit.add_argument(
         "--tol", type=_tolerance, default=1e-4, help="relative error to stop at"
     )
+    fit.add_argument(
+        "--alpha",
+        type=_tolerance,
+        default=0.0,
+        help="ridge penalty ½α(‖X‖² + ‖Y‖²) on the factors",
+    )
     fit.add_argument("--random-state", type=_seed, default=0, help="seed")
     fit.add_argument("--out", metavar="FILE.npz", help="where to save the factors")
     fit.add_argument("--quiet", action="store_true", help="no progress lines")
-    fit.set_defaults(run=_run_fit)
+    fit.set_defaults(run=_run_fit, options=_option_names(fit))
     return parser
 
 
@@ -733,7 +850,8 @@ def main(argv=None):
     try:
         return args.run(args)
     except (ValueError, TypeError, OSError, OverflowError) as exc:
-        print(f"skfactor {args.command}: error: {_first_line(exc)}", file=sys.stderr)
+        message = _in_cli_words(_first_line(exc), args.options)
+        print(f"skfactor {args.command}: error: {message}", file=sys.stderr)
         return 2
     except MemoryError:
         print(f"skfactor {args.command}: error: out of memory", file=sys.stderr)

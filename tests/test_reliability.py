@@ -1,5 +1,7 @@
 """Reliability (issue 12): nothing half-fitted, nothing lost."""
 
+import os
+import stat
 import warnings
 
 import numpy as np
@@ -167,8 +169,7 @@ def test_a_failed_save_leaves_the_previous_result(tmp_path, capsys, monkeypatch)
     good = out.read_bytes()
 
     def full_disk(file, **arrays):
-        with open(file, "wb") as handle:
-            handle.write(b"PK\x03\x04 half")
+        file.write(b"PK\x03\x04 half")
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(np, "savez", full_disk)
@@ -327,8 +328,7 @@ def test_compare_plot_save_failure_prints_nothing(tmp_path, capsys, monkeypatch)
     target.write_bytes(b"previous plot")
 
     def full_disk(self, file, **kwargs):
-        with open(file, "wb") as handle:
-            handle.write(b"\x89PNG half")
+        file.write(b"\x89PNG half")
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", full_disk)
@@ -338,6 +338,100 @@ def test_compare_plot_save_failure_prints_nothing(tmp_path, capsys, monkeypatch)
     assert err.startswith("skfactor compare: error: --plot: cannot write")
     assert target.read_bytes() == b"previous plot"
     assert [p.name for p in tmp_path.iterdir()] == ["c.png"]
+
+
+@pytest.mark.parametrize("name", [".npz", "sub/.npz", "plain"])
+def test_out_names_without_a_stem_save_where_they_say(
+    tmp_path, capsys, name, monkeypatch
+):
+    """``--out .npz`` once left an empty target and the factors in a stray
+    temporary (np.savez appended a suffix to the temporary's name)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    np.save("a.npy", make_low_rank_matrix(20, 10, 2, 3, random_state=0)[0])
+    code, stdout, _ = _cli(capsys, "fit", "a.npy", "--quiet", "--out", name)
+    target = name if name.endswith(".npz") else name + ".npz"
+    assert code == 0 and f"saved {target}" in stdout
+    assert np.load(target)["components"].shape == (10, 10)
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert left == sorted({"a.npy", "sub", target})
+
+
+def test_saved_files_get_the_umask_mode(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    np.save("a.npy", np.random.RandomState(0).rand(8, 5))
+    old = os.umask(0o027)
+    try:
+        assert _cli(capsys, "fit", "a.npy", "--quiet", "--out", "m.npz")[0] == 0
+        assert stat.S_IMODE(os.stat("m.npz").st_mode) == 0o640
+        os.chmod("m.npz", 0o604)  # a refit keeps the mode of the file it replaces
+        assert _cli(capsys, "fit", "a.npy", "--quiet", "--out", "m.npz")[0] == 0
+        assert stat.S_IMODE(os.stat("m.npz").st_mode) == 0o604
+    finally:
+        os.umask(old)
+
+
+def test_a_fit_diverging_at_once_prints_one_line_even_with_progress(tmp_path, capsys):
+    data = tmp_path / "a.npy"
+    np.save(data, make_low_rank_matrix(30, 20, 3, 5, random_state=0)[0])
+    code, stdout, stderr = _cli(capsys, "fit", data, "--learning-rate", 1e4)
+    assert code == 2 and stdout == "" and stderr.count("\n") == 1, stderr
+    # the estimator's parameter names become the CLI's options
+    assert "--learning-rate" in stderr and "learning_rate" not in stderr
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (b'"1","2","3"\n"4","5","6"\n', [[1, 2, 3], [4, 5, 6]]),  # quoted cells
+        (b"\n\n1,2\n\n3,4\n", [[1, 2], [3, 4]]),  # blank lines
+        (b"# exported\na,b,c\n1,2,3\n", [[1, 2, 3]]),  # a comment, then names
+        (b"1,2\r\n3,4\r\n", [[1, 2], [3, 4]]),  # CRLF
+        (b"a,b,\n1,2,\n3,4,\n", [[1, 2], [3, 4]]),  # trailing commas
+        (b",a,b\n0,1,2\n", [[0, 1, 2]]),  # an index column without a name
+    ],
+)
+def test_csv_dialects_are_read(tmp_path, content, expected):
+    from skfactor.__main__ import load_matrix
+
+    path = tmp_path / "d.csv"
+    path.write_bytes(content)
+    np.testing.assert_array_equal(load_matrix(str(path)), expected)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"1,2,x\n4,5,6\n", "line 1, column 3: 'x' is not a number"),
+        (b"1,2\n3\n", "line 2 has 1 values but line 1 has 2"),
+        (b"1,2\n3,\x00\n", "cannot read"),
+    ],
+)
+def test_csv_never_drops_a_row_silently(tmp_path, capsys, content, message):
+    path = tmp_path / "d.csv"
+    path.write_bytes(content)
+    code, stdout, err = _cli(capsys, "fit", path, "--quiet")
+    assert code == 2 and stdout == "" and err.count("\n") == 1
+    assert message in err, err
+
+
+def test_npy_look_alikes_and_odd_paths_are_one_line_errors(tmp_path, capsys):
+    np.savez(tmp_path / "z.npz", a=np.eye(3))
+    (tmp_path / "z.npy").write_bytes((tmp_path / "z.npz").read_bytes())
+    (tmp_path / "pk.npy").write_bytes(b"PK\x03\x04garbage")
+    np.save(tmp_path / "td.npy", np.ones((3, 3), dtype="m8[s]"))
+    np.save(tmp_path / "c.npy", np.ones((3, 3), dtype=complex))
+    (tmp_path / "folder.npy").mkdir()
+    for name, message in [
+        ("z.npy", ".npz archive"),
+        ("pk.npy", "broken zip"),
+        ("td.npy", "real numbers"),
+        ("c.npy", "real numbers"),
+        ("folder.npy", "is a folder"),
+    ]:
+        code, stdout, err = _cli(capsys, "fit", tmp_path / name, "--quiet")
+        assert code == 2 and stdout == "" and err.count("\n") == 1, err
+        assert message in err, err
 
 
 def test_help_shows_defaults_and_choices(capsys):
