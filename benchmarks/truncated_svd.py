@@ -53,13 +53,14 @@ from ._timing import cli, print_table, sparse_random
 TARGET = 1e-3
 
 
-def _source_documents(packages):
+def _source_documents(packages, max_files=None):
     """One document per definition in the packages' ``.py`` files."""
     documents = []
     for name in packages:
         module = __import__(name)
         root = os.path.dirname(module.__file__)
-        for path in sorted(glob.glob(os.path.join(root, "**", "*.py"), recursive=True)):
+        paths = sorted(glob.glob(os.path.join(root, "**", "*.py"), recursive=True))
+        for path in paths[:max_files]:
             with open(path, encoding="utf-8", errors="replace") as handle:
                 text = handle.read()
             parts = re.split(r"\n(?=(?:async def |def |class |    def ))", text)
@@ -71,7 +72,8 @@ def tfidf(quick=False):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     packages = ("sklearn",) if quick else ("sklearn", "numpy", "scipy")
-    return TfidfVectorizer(min_df=2).fit_transform(_source_documents(packages))
+    documents = _source_documents(packages, max_files=100 if quick else None)
+    return TfidfVectorizer(min_df=2).fit_transform(documents)
 
 
 def grey_images():
@@ -88,10 +90,12 @@ def datasets(quick=False):
 
     yield "digits", load_digits().data, 10
     for name, image in grey_images():
-        yield name, image, 20
+        yield name, image[::2, ::2] if quick else image, 20
+        if quick:
+            break
     yield "tf-idf", tfidf(quick), 50
     rng = np.random.RandomState(0)
-    m, n = (2000, 500) if quick else (10000, 2000)
+    m, n = (500, 200) if quick else (10000, 2000)
     signal = rng.standard_normal((m, 20)) @ rng.standard_normal((20, n))
     noise = rng.standard_normal((m, n))
     yield (
@@ -100,7 +104,7 @@ def datasets(quick=False):
         20,
     )
     yield "dense nonneg", rng.rand(m, n), 20
-    m, n, nnz = (20000, 2000, 200_000) if quick else (100_000, 5000, 1_000_000)
+    m, n, nnz = (2000, 500, 20_000) if quick else (100_000, 5000, 1_000_000)
     yield "sparse", sparse_random(m, n, nnz / (m * n), random_state=0), 20
 
 
@@ -196,6 +200,7 @@ def run(quick=False):
         ),
         rows,
     )
+    return rows
 
 
 def main(argv=None):

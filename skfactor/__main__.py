@@ -31,6 +31,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from . import FactorizationNAG, LinearNetRegressor, MatrixSensingPrecGD, __version__
+from ._base import _memory_bytes
 from ._initializers import starts_for
 from ._linalg import max_abs
 from ._optimizers import OPTIMIZERS
@@ -411,13 +412,6 @@ def _planted_bytes(problem, n_samples, n_features, rank):
     else:
         cells = n_samples * n_features
     return 4 * 8 * cells
-
-
-def _memory_bytes():
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, OSError, ValueError):  # not a POSIX system
-        return math.inf
 
 
 def _plot_format(path):

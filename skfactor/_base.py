@@ -1,16 +1,27 @@
 """What the estimators share: parameters, one fit path, one warm-start policy."""
 
 import functools
+import os
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+)
 
 from ._initializers import check_custom_init, check_start
+from ._linalg import max_abs
 from ._optimizers import OPTIMIZERS, check_objective, make_optimizer, supports
 from ._solver import minimize
-from ._step_size import auto_learning_rate, resolve_damping, start_learning_rate
+from ._step_size import (
+    auto_learning_rate,
+    natural_learning_rate,
+    resolve_damping,
+    start_learning_rate,
+)
 
 
 def restores_on_failure(fit):
@@ -29,6 +40,23 @@ def restores_on_failure(fit):
             raise
 
     return wrapper
+
+
+def _memory_bytes():
+    """Physical memory of this machine (inf where unknown)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):  # not a POSIX system
+        return np.inf
+
+
+def _gram_representable(F):
+    """Whether ``FᵀF`` can be formed without overflow (with a margin)."""
+    if not F.size:
+        return True
+    top = max_abs(F)
+    limit = np.sqrt(float(np.finfo(F.dtype).max) / (16 * max(F.shape)))
+    return bool(top <= limit)
 
 
 class Float64ScoreMixin:
@@ -90,6 +118,39 @@ class FirstOrderEstimatorMixin:
         "warm_start": ["boolean"],
     }
 
+    #: The parameter that sets the factors' widths (for error messages).
+    _width_parameter = "n_components"
+
+    def _validate_params(self):
+        super()._validate_params()
+        # scikit-learn's Interval(Integral) admits booleans (True == 1): an
+        # integer parameter given True or False is almost surely a mistake
+        for name, constraints in self._parameter_constraints.items():
+            value = getattr(self, name, None)
+            integral = any(
+                isinstance(c, Interval) and c.type is Integral for c in constraints
+            )
+            if integral and isinstance(value, (bool, np.bool_)):
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {type(self).__name__} must be an "
+                    f"int, not a bool; got {value!r}."
+                )
+
+    def _check_widths(self, shapes, dtype):
+        """Refuse factors that cannot be held in memory, before allocating."""
+        elements = sum(rows * cols for rows, cols in shapes)
+        # the optimizers hold about eight factor-sized arrays (the iterate,
+        # the previous one, the look-ahead, the gradients, the best point)
+        needed = 8 * elements * np.dtype(dtype).itemsize
+        available = _memory_bytes()
+        if needed > available:
+            raise ValueError(
+                f"{type(self).__name__}: factors of shapes "
+                f"{', '.join(map(str, shapes))} need about {needed / 2**30:.3g} GiB "
+                f"of memory, more than this machine's {available / 2**30:.3g} GiB. "
+                f"Lower {self._width_parameter}."
+            )
+
     def _advice(self, optimizer, objective):
         """What the ``ConvergenceWarning`` suggests for this fit."""
         if optimizer.step_unit == "scale_free":
@@ -131,6 +192,7 @@ class FirstOrderEstimatorMixin:
             The solver's attributes (``n_iter_``, ``loss_curve_``, …), in the
             user's units, for ``_set_fitted``.
         """
+        self._check_widths(shapes, objective.dtype)
         random_state = check_random_state(self.random_state)
         optimizer = make_optimizer(self.optimizer, 1.0, momentum=self.momentum)
         check_objective(optimizer, objective)
@@ -141,11 +203,23 @@ class FirstOrderEstimatorMixin:
         step_unit = optimizer.step_unit
         auto = self.learning_rate == "auto"
         user_lr = None if auto else unit.step_to_internal(self.learning_rate, step_unit)
+        if not auto:
+            natural = natural_learning_rate(optimizer, objective)
+            if natural and user_lr < float(np.finfo(objective.dtype).eps) * natural:
+                raise ValueError(
+                    f"{type(self).__name__}: learning_rate={self.learning_rate:g} "
+                    f"is {user_lr / natural:.1e} times the step this data's "
+                    "curvature calls for: steps that small leave the factors "
+                    f"unchanged in {np.dtype(objective.dtype).name}. Use a larger "
+                    "learning_rate, or 'auto'."
+                )
         damping = self.damping
         if damping != "auto":
             damping = unit.damping_to_internal(float(damping))
         optimizer.damping = damping = resolve_damping(optimizer, objective, damping)
         start_step = start_learning_rate(start, objective, user_lr)
+        if warm is not None:
+            warm = self._rescaled_warm(warm, unit)
         if warm is not None:
             factors = unit.factors_to_internal(warm)
         elif start is None:
@@ -162,6 +236,8 @@ class FirstOrderEstimatorMixin:
         point = objective.point(factors)
         with np.errstate(over="ignore", invalid="ignore"):
             start_loss = objective.value(point)
+        if np.isfinite(start_loss) and not all(map(_gram_representable, factors)):
+            start_loss = np.inf  # a zero last factor hides huge others
         if (
             objective.reference_loss > 0
             and not any(np.any(F) for F in factors)
@@ -181,8 +257,9 @@ class FirstOrderEstimatorMixin:
                 else "smaller starting factors (init)"
             )
             raise ValueError(
-                f"{type(self).__name__}: the starting factors give a non-finite "
-                f"loss: they are too large for {np.dtype(objective.dtype).name}. "
+                f"{type(self).__name__}: the starting factors are too large for "
+                f"{np.dtype(objective.dtype).name} (their loss or their squares "
+                "overflow). "
                 f"Use {fix}."
             )
         # a warm refit on data of the same scale continues the first fit:
@@ -232,8 +309,33 @@ class FirstOrderEstimatorMixin:
             "converged_": result.converged,
             "stop_reason_": result.stop_reason,
             "_fit_optimizer": self.optimizer,
+            "_log_model_scale": unit.log_model_scale,
         }
         return result.factors, fitted
+
+    def _rescaled_warm(self, warm, unit):
+        """Warm factors (user units) for data of the previous fit's scale.
+
+        When the data's model scale (``DataUnit.log_model_scale``: the largest
+        response entry over the largest design entry) moved by more than a
+        factor of 2, the factors are rescaled with it, each by its
+        ``degree``-th root, so that a warm refit of ``c·A`` continues from the
+        scaled model instead of one ``1/c`` off. None (a fresh start) when
+        either scale is unknown or zero.
+        """
+        before = getattr(self, "_log_model_scale", None)
+        now = unit.log_model_scale
+        if (
+            before is None
+            or now is None
+            or not (np.isfinite(before) and np.isfinite(now))
+        ):
+            return None
+        shift = now - before
+        if abs(shift) <= np.log(2.0):
+            return warm
+        c = np.exp(shift / unit.degree)
+        return [F * np.asarray(c, dtype=F.dtype) for F in warm]
 
     def _same_scale(self, objective, unit):
         """Whether the data of a warm refit have the scale of the last fit's

@@ -523,7 +523,7 @@ default="unbalanced"
             # the row-wise normal equations square the data: solve them in
             # the units a fit of A would use, so that float32 data far from 1
             # neither overflows nor underflows
-            unit, A_fit, _ = DataUnit.from_data(A)
+            unit, A_fit, _ = DataUnit.from_data(A, squared=False)
             Y = self.components_.T.astype(A.dtype, copy=False)
             (Y_fit,) = unit.factors_to_internal([Y])
             full_fit = full_map * np.asarray(unit.factor, dtype=A.dtype)
@@ -579,7 +579,10 @@ default="unbalanced"
             data = A.data if sp.issparse(A) else A
             observed -= int(np.count_nonzero(np.isnan(data)))
         if observed == 0:
-            return 0.0
+            raise ValueError(
+                "X has no observed entry (every entry is NaN): there is nothing "
+                "to score."
+            )
         sse = residual_sq_norm(A, Z, Y, scale=scale, ignore_nan=missing)
         return -sse / observed * scale**2
 

@@ -44,7 +44,7 @@ def max_abs(A):
     return 0.0 if np.isnan(top) else top
 
 
-def scale_exponent(A, squared=True):
+def scale_exponent(A, squared=True, top=None):
     """``k`` such that fitting ``A / 4**k`` is safe in ``A``'s dtype.
 
     0 when the largest absolute entry lies in ``[1/M, M]`` with ``M = 4**15``
@@ -60,7 +60,7 @@ def scale_exponent(A, squared=True):
     """
     data = A.data if sp.issparse(A) else A
     # NaN marks a missing entry: two NaN-ignoring reductions, no temporary
-    top = max_abs(A)
+    top = max_abs(A) if top is None else top
     if squared and data.dtype == np.float64 and top > 0 and not 1e-150 <= top <= 1e150:
         raise ValueError(
             f"The largest absolute entry of the data is {top:.3g}: squared "

@@ -46,6 +46,17 @@ def _statistics(X, Y, fit_intercept):
     return S.astype(X.dtype), C.astype(X.dtype), yy, x_mean, y_mean
 
 
+def _check_finite(*statistics):
+    """NaN or infinity in the data reach their statistics (checked there, at
+    no cost, since ``sklearn.set_config(assume_finite=True)`` skips the check
+    of the data themselves)."""
+    if not all(np.isfinite(np.sum(s)) for s in statistics):
+        raise ValueError(
+            "X or y contains NaN or infinity (the input check is off under "
+            "sklearn's assume_finite=True); remove or impute those entries."
+        )
+
+
 class LinearNetRegressor(
     ClassNamePrefixFeaturesOutMixin,
     Float64ScoreMixin,
@@ -132,6 +143,8 @@ random_state, verbose, warm_start :
     #: Above this many features (or more features than samples) the fit uses
     #: products with X per iteration instead of the p×p statistic S.
     _max_statistics_features = 2000
+
+    _width_parameter = "hidden_layer_sizes"
 
     _parameter_constraints: dict = {
         **FirstOrderEstimatorMixin._shared_parameter_constraints,
@@ -222,9 +235,11 @@ random_state, verbose, warm_start :
         unit, Y_fit, X_fit = DataUnit.from_data(Y, design=X, degree=depth)
         if n_features <= min(self._max_statistics_features, X.shape[0]):
             S, C, yy, _, _ = _statistics(X_fit, Y_fit, self.fit_intercept)
+            _check_finite(S, C, yy)
             objective = LinearNetObjective(S, C, yy, depth)
         else:
             x_mean, y_mean = _means(X_fit, Y_fit, self.fit_intercept)
+            _check_finite(x_mean, y_mean)
             objective = LinearNetDataObjective(X_fit, Y_fit, x_mean, y_mean, depth)
         storage_shapes = [layer_shapes[k] for k in range(depth - 1, 0, -1)]
         storage_shapes.append(layer_shapes[0][::-1])

@@ -154,6 +154,8 @@ learning_rate_, damping_ :
     2
     """
 
+    _width_parameter = "rank"
+
     _parameter_constraints: dict = {
         **FirstOrderEstimatorMixin._shared_parameter_constraints,
         "rank": [Interval(Integral, 1, None, closed="left")],

@@ -40,6 +40,11 @@ RISING_WINDOWS = 4
 #: The fit has diverged once the loss exceeds this multiple of
 #: ``max(initial loss, loss of the zero model)``.
 DIVERGENCE_FACTOR = 1e4
+#: An automatic step backtracks already when the loss exceeds this multiple
+#: of ``max(initial loss, loss of the zero model)``: a step that goes that far
+#: uphill is too long (ScaledGD's first step from a small start reaches about
+#: 20× and then converges; an unstable one went to 759× and wandered).
+AUTO_SPIKE_FACTOR = 100.0
 
 #: Why a fit stopped (``SolverResult.stop_reason``, the estimators'
 #: ``stop_reason_``).
@@ -167,6 +172,12 @@ class _Plateau:
         return False
 
 
+def _reported(verbose, k):
+    """Whether iteration ``k`` prints a progress line (1, 2, 4, … and every
+    100th; every one with ``verbose >= 2``)."""
+    return verbose >= 2 or bool(verbose and (k & (k - 1) == 0 or k % 100 == 0))
+
+
 def minimize(
     objective,
     factors,
@@ -272,7 +283,8 @@ def minimize(
             "data or the starting factors are too large to represent in "
             f"{np.dtype(objective.dtype).name}."
         )
-    limit = DIVERGENCE_FACTOR * max(f0, ref)
+    factor = AUTO_SPIKE_FACTOR if learning_rate_was_auto else DIVERGENCE_FACTOR
+    limit = factor * max(f0, ref)
     state = optimizer.init_state(objective, point)
     losses, stamps = [], []
     best_loss, best_point, best_k = f0, point, 0
@@ -347,7 +359,7 @@ def minimize(
             best_loss, best_point, best_k = f, objective.point(point.factors), k
         if callback is not None:
             callback(k, unit.factors_to_user(point.factors), unit.loss_to_user(f))
-        if verbose >= 2 or (verbose and (k & (k - 1) == 0 or k % 100 == 0)):
+        if _reported(verbose, k):
             report(k, f)
         if zero_is_optimal and f <= f0:
             converged, reason = True, "optimal"
@@ -364,7 +376,8 @@ def minimize(
     n_iter = k
     losses = np.asarray(losses, dtype=np.float64)
     if verbose:
-        report(n_iter, losses[n_iter - 1])
+        if not _reported(verbose, n_iter):  # the last line, once
+            report(n_iter, losses[n_iter - 1])
         print(
             f"[{name}] stopped after {n_iter} iterations ({reason}): "
             f"{STOP_REASONS[reason]}."

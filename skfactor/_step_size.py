@@ -57,6 +57,20 @@ def start_learning_rate(start, objective, learning_rate):
     return 1.0 / (_curvature_scale(objective) * sigma1) if sigma1 > 0 else 1.0
 
 
+def natural_learning_rate(optimizer, objective):
+    """The step the data's curvature calls for, without a start: ``0.5/β``
+    (scale-free) or ``1/((K + 1)·β·σ₁(T)^(2 − 2/K))`` (None for a zero target).
+    A reference for judging a given step, not a rule."""
+    beta = _curvature_scale(objective)
+    if optimizer.step_unit == "scale_free":
+        return PRECONDITIONED_LEARNING_RATE / beta
+    K = objective.degree
+    sigma1 = objective.target_norm()
+    if not sigma1 > 0:
+        return None
+    return 1.0 / ((K + 1) * beta * sigma1 ** (2.0 - 2.0 / K))
+
+
 def auto_learning_rate(optimizer, start, objective, point, start_step=None):
     """``learning_rate="auto"`` (see the module docstring)."""
     beta = _curvature_scale(objective)

@@ -49,13 +49,18 @@ class DataUnit:
         ``model^(1/degree)``).
     """
 
+    #: ``log(max|response| / max|design|)`` in the user's units (the design's
+    #: term only with a design): how the model's size moves when the data are
+    #: rescaled (a warm refit follows it). None when unknown or zero.
+    log_model_scale = None
+
     def __init__(self, response=1.0, model=1.0, degree=2):
         self.response = float(response)
         self.model = float(model)
         self.degree = int(degree)
 
     @classmethod
-    def from_data(cls, response, design=None, degree=2):
+    def from_data(cls, response, design=None, degree=2, squared=True):
         """The unit that brings ``response`` (and ``design``) to a safe range.
 
         Returns the unit and the divided arrays ``(response / r, design / g)``
@@ -63,13 +68,16 @@ class DataUnit:
         Each array far from 1 for its dtype is brought near 1; with a design,
         ``g`` is also moved so that the fitted model (about
         ``max|response|/max|design|``) stays in range: its Gram matrices and
-        their squares must be representable too.
+        their squares must be representable too. ``squared=False`` is for
+        work that forms no loss (a transform): data beyond ``1e±150`` is then
+        divided instead of refused.
         """
-        r = 4.0 ** scale_exponent(response) if response.size else 1.0
+        top_y = max_abs(response) if response.size else 0.0
+        r = 4.0 ** scale_exponent(response, squared, top_y) if response.size else 1.0
         g = 1.0
         if design is not None:
             k = scale_exponent(design, squared=False)
-            top_y, top_x = max_abs(response), max_abs(design)
+            top_x = max_abs(design)
             limit = safe_max_abs(design.dtype) ** (3 / 10)  # 4**60, 4**4.5
             if top_y > 0 and top_x > 0:
                 # log₄ of the fitted model's scale with the design / 4**k
@@ -89,6 +97,9 @@ class DataUnit:
                     "Rescale them, or fit in float64."
                 )
         unit = cls(response=r, model=r / g, degree=degree)
+        top_x = 1.0 if design is None else top_x
+        if top_y > 0 and top_x > 0 and np.isfinite(top_y) and np.isfinite(top_x):
+            unit.log_model_scale = math.log(top_y) - math.log(top_x)
         return unit, divide_exactly(response, r), design
 
     # -- factors and models --------------------------------------------------

@@ -138,7 +138,8 @@ def test_score_is_over_observed_entries(planted):
     Z = model.transform(with_nan)
     residual = (Z @ model.components_ - A)[~mask]
     assert model.score(with_nan) == pytest.approx(-np.mean(residual**2), abs=1e-18)
-    assert np.isfinite(model.score(np.full((2, 200), np.nan)))
+    with pytest.raises(ValueError, match="no observed entry"):
+        model.score(np.full((2, 200), np.nan))  # not a "perfect" 0.0
 
 
 def test_too_few_observations_for_the_rank():

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 import skfactor._base
@@ -556,3 +556,125 @@ def test_an_all_zero_start_is_refused_and_init_errors_name_the_fix():
     assert "n_components" not in str(e.value)
     with pytest.raises(ValueError, match="the model's width"):
         MatrixSensingPrecGD(2, init=(np.ones((4, 3)), np.ones((4, 2)))).fit(X, y)
+
+
+# --------------------------------------------------------------------------
+# Findings of the adversarial hunt (a helper session playing a hostile user)
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("first, second", [(1e100, 1e-100), (1e30, 1.0), (1e-100, 1.0)])
+def test_warm_refit_on_rescaled_data_follows_the_scale(first, second):
+    """The warm factors are rescaled with the data (they were 1/c off: a
+    relative error of 5e192 and an escaping RuntimeWarning)."""
+    A = np.random.RandomState(0).randn(30, 10)
+    fresh = FactorizationNAG(3, random_state=0, max_iter=40).fit(A * second)
+    model = FactorizationNAG(3, random_state=0, max_iter=20, warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("error", RuntimeWarning)
+        model.fit(A * first)
+        model.fit(A * second)
+    ratio = model.reconstruction_err_ / fresh.reconstruction_err_
+    assert 0.9 < ratio < 1.1
+
+
+def test_a_step_too_small_to_move_anything_is_refused():
+    A = np.random.RandomState(0).randn(30, 10)
+    for lr in (1e-320, 5e-324):
+        with pytest.raises(ValueError, match=r"learning_rate=.* steps that small"):
+            FactorizationNAG(learning_rate=lr, max_iter=5).fit(A)
+    # small but meaningful steps still run
+    FactorizationNAG(learning_rate=1e-6, max_iter=5, tol=0).fit(A)
+
+
+@pytest.mark.parametrize(
+    "make, fit_args",
+    [
+        (lambda w: FactorizationNAG(w), "A"),
+        (lambda w: LowRankImputer(w), "A"),
+        (lambda w: MatrixSensingPrecGD(w, shape=(2, 5)), "Ay"),
+        (lambda w: LinearNetRegressor((w,)), "Ay"),
+    ],
+    ids=["factorization", "imputer", "sensing", "linear-net"],
+)
+def test_widths_too_large_or_boolean_are_clear_errors(make, fit_args):
+    rng = np.random.RandomState(0)
+    A, y = rng.randn(30, 10), rng.randn(30)
+    args = (A, y) if fit_args == "Ay" else (A,)
+    for width in (10**20, 10**9):
+        with pytest.raises(ValueError, match=r"GiB of memory.*Lower"):
+            make(width).fit(*args)
+    if not isinstance(make(1), LinearNetRegressor):
+        with pytest.raises(ValueError, match="must be an int, not a bool"):
+            make(True).fit(*args)
+
+
+def test_huge_starting_layers_are_refused_before_any_overflow():
+    rng = np.random.RandomState(0)
+    A, y = rng.randn(30, 10), rng.randn(30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(ValueError, match=r"too large for float64.*init_scale"):
+            LinearNetRegressor(init_scale=1e300, max_iter=5).fit(A, y)
+
+
+def test_masked_transform_of_data_far_from_one_is_not_a_loss_error():
+    """A transform forms no loss: data beyond 1e±150 with NaN are divided, not
+    refused (the same data without NaN always worked)."""
+    A = np.random.RandomState(0).randn(30, 10)
+    B = A.copy()
+    B[0, 0] = np.nan
+    model = FactorizationNAG(2, random_state=0).fit(A)
+    np.testing.assert_allclose(
+        model.transform(B * 1e200), model.transform(B) * 1e200, rtol=1e-12
+    )
+    # the imputer is affine (the fitted column means): finite, observed kept
+    filled = LowRankImputer(2, random_state=0).fit(A).transform(B * 1e200)
+    assert np.isfinite(filled).all()
+    np.testing.assert_array_equal(filled[1:], A[1:] * 1e200)
+
+
+def test_linear_net_under_assume_finite_reports_nan_clearly():
+    import sklearn
+
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(30, 4), rng.randn(30)
+    X[0, 0] = np.nan
+    with sklearn.config_context(assume_finite=True):
+        with pytest.raises(ValueError, match=r"NaN or infinity.*assume_finite"):
+            LinearNetRegressor(max_iter=5).fit(X, y)
+
+
+@pytest.mark.parametrize("optimizer", ["scaledgd", "precgd", "nag", "heavy_ball"])
+def test_symmetric_model_of_an_indefinite_matrix_is_stable_and_equivariant(optimizer):
+    """``X Xᵀ`` fitted to an indefinite M: ScaledGD's loss went to 759× the zero
+    model's and the fit ended worse than zero, and the plateau rule never
+    fired (the saddle probe counted the negative directions X Xᵀ cannot
+    reach). Now every optimizer ends at the same PSD fit, below the zero
+    model, whatever the scale."""
+    X, y, M = make_matrix_sensing(5, 5, 2, 200, random_state=0)
+    assert np.linalg.eigvalsh(M + M.T).min() < 0
+    coefs = []
+    for c in (1.0, 1 + 1e-12, 3.0, 1e100):
+        model = MatrixSensingPrecGD(
+            3, optimizer=optimizer, symmetric=True, random_state=0, max_iter=300
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            model.fit(X, y * c)
+        assert model.converged_ and model.stop_reason_ == "plateau"
+        assert model.loss_curve_[-1] < 0.6 * model.reference_loss_
+        coefs.append(model.coef_ / c)
+    for coef in coefs[1:]:
+        np.testing.assert_allclose(coef, coefs[0], rtol=1e-6, atol=1e-9)
+    assert np.linalg.eigvalsh(coefs[0]).min() > -1e-10  # PSD
+
+
+def test_verbose_prints_the_last_iteration_once(capsys):
+    A = np.random.RandomState(0).randn(10, 6)
+    for max_iter in (1, 2, 3):
+        FactorizationNAG(2, verbose=1, max_iter=max_iter, tol=0).fit(A)
+        lines = [
+            line for line in capsys.readouterr().out.splitlines() if " iter " in line
+        ]
+        iterations = [int(line.split(" iter ")[1].split()[0]) for line in lines]
+        assert iterations == sorted(set(iterations)) and iterations[-1] == max_iter

@@ -181,18 +181,26 @@ class Objective:
         """``‖∇_M f‖₂`` of the data term at the point's model (None: unknown)."""
         return None
 
+    def escape_strength(self, point):
+        """The strongest descent direction the model can grow along, in the
+        gradient's units: ``‖∇_M f‖₂`` by default (None: unknown). A model
+        restricted to a cone (``X Xᵀ``) counts only the directions inside it."""
+        return self.model_gradient_norm(point)
+
     def zero_model_is_optimal(self, point):
         """Whether the zero model minimizes the loss (``point`` is a zero one).
 
-        Every objective is convex in the model, so the zero model is optimal
-        where the model's gradient vanishes there up to rounding (``𝒜*(y) = 0``:
-        the response is orthogonal to every measurement) or the design is all
+        Every objective is convex in the model (over the cone of positive
+        semidefinite models for ``X Xᵀ``), so the zero model is optimal where
+        no direction the model can grow along descends: the escape strength
+        vanishes up to rounding (``𝒜*(y) = 0``, a response orthogonal to every
+        measurement; for ``X Xᵀ`` also ``𝒜*(y) ⪯ 0``), or the design is all
         zero. Then a zero start is the answer, not a saddle to escape.
         """
         beta = self.design_curvature()
         if not beta > 0:
             return True
-        strength = self.model_gradient_norm(point)
+        strength = self.escape_strength(point)
         if strength is None:
             return False
         eps = float(np.finfo(self.dtype).eps)
@@ -200,7 +208,7 @@ class Objective:
         return strength <= 16 * eps * math.sqrt(2.0 * beta * self.reference_loss)
 
     def saddle_probe(self, point):
-        strength = self.model_gradient_norm(point)
+        strength = self.escape_strength(point)
         if strength is None:
             return None
         beta = self.design_curvature()

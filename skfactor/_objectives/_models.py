@@ -7,6 +7,8 @@ preconditions which. Problems hold one and never branch on its kind.
 """
 
 import numpy as np
+import scipy.linalg
+import scipy.sparse.linalg
 
 
 class PairModel:
@@ -41,6 +43,10 @@ class PairModel:
     def factor_curvature(self, tops):
         """``‖L‖₂² + ‖R‖₂²`` from the top eigenvalues of the Grams."""
         return tops[0] + tops[1]
+
+    def escape_strength(self, E, norm):
+        """``‖E‖₂``: a pair (or chain) can grow along any rank-one direction."""
+        return norm(E)
 
     def singular_values(self, factors):
         """Singular values of ``L Rᵀ`` from the small core of the QR factors
@@ -87,6 +93,20 @@ class SymmetricModel:
         w = np.linalg.eigvalsh(X.T @ X)[::-1]
         return np.maximum(w, 0.0)
 
+    def escape_strength(self, E, norm):
+        """``max(0, λ_max(−½(E + Eᵀ)))``: ``X Xᵀ`` grows only in positive
+        semidefinite directions, so only a negative curvature of the loss along
+        ``vvᵀ`` (a positive eigenvalue of ``−E``) is a direction to escape to."""
+        S = -0.5 * (E + E.T)
+        S = S.toarray() if hasattr(S, "toarray") else np.asarray(S)
+        n = S.shape[0]
+        if n <= 500:
+            top = scipy.linalg.eigvalsh(S, subset_by_index=[n - 1, n - 1])[0]
+        else:
+            v0 = np.ones(n, dtype=S.dtype)
+            top = scipy.sparse.linalg.eigsh(S, k=1, which="LA", v0=v0)[0][0]
+        return max(float(top), 0.0)
+
 
 class ChainModel:
     """``M = P₁ P₂ ⋯ P_{K−1} P_Kᵀ`` (a deep linear network's layers in
@@ -108,6 +128,10 @@ class ChainModel:
 
     def partner(self, i):
         return None
+
+    def escape_strength(self, E, norm):
+        """``‖E‖₂``, as for a pair."""
+        return norm(E)
 
     def singular_values(self, factors):
         """The top ``min`` (over every factor's shape) singular values of the

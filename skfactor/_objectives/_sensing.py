@@ -191,6 +191,12 @@ class SensingObjective(Objective):
     def model_gradient_norm(self, point):
         return spectral_norm(self._E(point), np.random.RandomState(NORM_SEED))
 
+    def escape_strength(self, point):
+        def norm(E):
+            return spectral_norm(E, np.random.RandomState(NORM_SEED))
+
+        return self.model.escape_strength(self._E(point), norm)
+
     def smoothness(self, point):
         """Bound ``α(‖L‖₂² + ‖R‖₂²) + ‖E‖₂`` with ``α = σ₁(D)²/N``."""
         alpha = self._operator_norm2()
