@@ -137,6 +137,10 @@ def _fit_ours(A, d, target, **params):
     return seconds, model.reconstruction_err_, reached, model
 
 
+def _finite(value):
+    return f"{value:.2f}" if np.isfinite(value) else "-"
+
+
 def _reached(error, target):
     excess = error / target - 1.0
     return "yes" if excess <= TARGET else f"+{excess:.1e}"
@@ -174,7 +178,7 @@ def run(quick=False):
                 f"{error / norm:.4f}",
                 f"{ratio('defaults', 0):.2f}",
                 _reached(default[1], error),
-                f"{ratio('defaults', 2):.2f}",
+                _finite(ratio("defaults", 2)),
                 str(default[3].n_iter_),
                 f"{ratio('spectral', 0):.2f}",
                 _reached(spectral[1], error),

@@ -678,3 +678,40 @@ def test_verbose_prints_the_last_iteration_once(capsys):
         ]
         iterations = [int(line.split(" iter ")[1].split()[0]) for line in lines]
         assert iterations == sorted(set(iterations)) and iterations[-1] == max_iter
+
+
+@pytest.mark.parametrize(
+    "make, data, suggested",
+    [
+        (lambda o: FactorizationNAG(3, optimizer=o, max_iter=3), "A", True),
+        (lambda o: LowRankImputer(3, optimizer=o, max_iter=3), "A", True),
+        (lambda o: MatrixSensingPrecGD(2, optimizer=o, max_iter=3), "sensing", True),
+        (lambda o: LinearNetRegressor((3,), optimizer=o, max_iter=3), "Ay", True),
+        # a deep network refuses the preconditioned optimizers: none suggested
+        (lambda o: LinearNetRegressor((3, 3), optimizer=o, max_iter=3), "Ay", False),
+    ],
+    ids=["factorization", "imputer", "sensing", "linear-net", "deep-net"],
+)
+def test_the_convergence_warning_fits_the_fit_and_points_at_the_caller(
+    make, data, suggested
+):
+    rng = np.random.RandomState(0)
+    if data == "sensing":
+        args = make_matrix_sensing(4, 4, 2, 60, random_state=0)[:2]
+    else:
+        A = rng.randn(30, 8)
+        args = (A, rng.randn(30)) if data == "Ay" else (A,)
+    for optimizer in ("gd", "apgd"):
+        model = make(optimizer)
+        if optimizer == "apgd" and not suggested:
+            continue  # refused by the deep network
+        with pytest.warns(ConvergenceWarning) as caught:
+            model.fit(*args)
+        (warning,) = [w for w in caught if w.category is ConvergenceWarning]
+        assert warning.filename == __file__  # the caller's fit, not skfactor
+        text = str(warning.message)
+        assert text.startswith(type(model).__name__)
+        if optimizer == "gd" and suggested:
+            assert "'apgd'" in text
+        else:  # already preconditioned, or nothing applies
+            assert "'apgd'" not in text and "precondition" not in text
