@@ -644,6 +644,7 @@ def _fit_and_save(args, out):
         arrays = dict(
             embedding=model.embedding_,
             components=model.components_,
+            singular_values=model.singular_values_,
             loss_curve=model.loss_curve_,
             reconstruction_err=model.reconstruction_err_,
             n_iter=model.n_iter_,
@@ -658,7 +659,8 @@ def _fit_and_save(args, out):
         lines.append(
             f"saved {out.path}: embedding ({model.embedding_.shape[0]}x"
             f"{args.n_components}), components ({args.n_components}x"
-            f"{model.components_.shape[1]}), loss_curve; A ≈ embedding @ components"
+            f"{model.components_.shape[1]}, orthonormal rows), singular_values, "
+            "loss_curve; A ≈ embedding @ components"
         )
     print("\n".join(lines))
     for warning in caught:

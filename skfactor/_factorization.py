@@ -16,7 +16,12 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._base import FirstOrderEstimatorMixin, restores_on_failure
 from ._initializers import starts_for
-from ._linalg import residual_sq_norm, scale_exponent
+from ._linalg import (
+    column_variance_sum,
+    product_svd,
+    residual_sq_norm,
+    scale_exponent,
+)
 from ._objectives import FactorizationObjective, MaskedFactorizationObjective
 from ._units import DataUnit
 
@@ -236,11 +241,32 @@ default="unbalanced"
     Attributes
     ----------
     components_ : ndarray of shape (n_components, n_features)
-        ``Yᵀ``.
+        The fitted model ``X Yᵀ = U diag(s) Vᵀ`` in its SVD form, as
+        :class:`~sklearn.decomposition.TruncatedSVD` has it: the rows of
+        ``Vᵀ``, orthonormal and ordered by decreasing singular value, signs
+        fixed as ``svd_flip(u_based_decision=False)`` does (the largest
+        entry of each row is positive). Computed after the fit at
+        O((m + n)·d²) (QR of both factors, SVD of the d×d core). With
+        ``n_components > min(n_samples, n_features)`` the extra rows are 0.
+    singular_values_ : ndarray of shape (n_components,)
+        ``s``, decreasing.
+    explained_variance_ : ndarray of shape (n_components,)
+        The variance (float64) of each column of ``embedding_``: the
+        training rows' coefficients on the components, as TruncatedSVD
+        defines it.
+    explained_variance_ratio_ : ndarray of shape (n_components,)
+        ``explained_variance_`` over the summed variances of the columns of
+        ``X`` (observed entries only, when some are missing).
     embedding_ : ndarray of shape (n_samples, n_components)
-        The fitted ``X`` for the training data (the optimizer's iterate;
-        ``transform`` of the training data is the least-squares ``Z`` instead,
-        which coincides at a stationary point).
+        ``U diag(s)``: the fitted model's coordinates of the training rows, so
+        that ``embedding_ @ components_`` is the model. ``transform`` of the
+        training data is the least-squares ``Z`` instead, which coincides at
+        a stationary point.
+    left_factor_, right_factor_ : ndarray of shape (n_samples, n_components), \
+(n_features, n_components)
+        The optimizer's own ``X`` and ``Y`` (``X Yᵀ`` is the same model in
+        another basis), for research use: comparing iterates with a
+        reference loop, balancedness, warm starts (which continue from them).
     n_components_ : int
         ``d``.
     n_iter_ : int
@@ -284,10 +310,13 @@ default="unbalanced"
 
     Notes
     -----
-    ``transform(A_new)`` returns the least-squares coefficients
-    ``Z = A_new (Yᵀ)^†`` on the fitted components, row by row; it is stable
-    when ``YᵀY`` is singular. ``score`` is the negative mean squared
-    reconstruction error of ``Z Yᵀ``.
+    ``transform(A_new)`` returns the least-squares coefficients of each row
+    on the fitted model's row space, in the basis of ``components_``: for
+    complete rows ``A_new @ components_.T`` (what TruncatedSVD returns), in
+    general ``A_new (Yᵀ)^† K`` with ``K = Yᵀ components_ᵀ``, stable when
+    ``YᵀY`` is singular and the ridge solution when ``alpha > 0``.
+    ``inverse_transform(Z) = Z @ components_``, and ``score`` is the negative
+    mean squared reconstruction error of ``inverse_transform(transform(A))``.
 
     **Missing entries.** NaN marks a missing entry, in dense input or stored in
     a sparse matrix. The implicit zeros of a sparse matrix are observed zeros.
@@ -415,13 +444,13 @@ default="unbalanced"
         """The factors a warm refit continues from: the fitted ones when
         ``n_components`` and the features are unchanged (X restarts at the
         least-squares fit of new samples); None (a fresh start) otherwise."""
-        if not (self.warm_start and hasattr(self, "components_")):
+        if not (self.warm_start and hasattr(self, "right_factor_")):
             return None
-        if self.components_.shape != (self.n_components, A.shape[1]):
+        if self.right_factor_.shape != (A.shape[1], self.n_components):
             return None
-        Y = self.components_.T.astype(A.dtype, copy=True)
-        if self.embedding_.shape[0] == A.shape[0]:
-            X = self.embedding_.astype(A.dtype, copy=True)
+        Y = self.right_factor_.astype(A.dtype, copy=True)
+        if self.left_factor_.shape[0] == A.shape[0]:
+            X = self.left_factor_.astype(A.dtype, copy=True)
         else:
             ridge = getattr(self, "_ridge", 0.0)
             X = _masked_coefficients(A, Y, _least_squares_map(Y, ridge), ridge)
@@ -464,19 +493,36 @@ default="unbalanced"
         return self._set_fitted(factors, fitted, A, ridge, unit.response, missing)
 
     def _set_fitted(self, factors, fitted, A, ridge, scale=1.0, missing=False):
-        """Publish the model of ``factors`` (user units) fitted to ``A``."""
+        """Publish the model of ``factors`` (user units) fitted to ``A``, in
+        its SVD form (see ``product_svd``) and as the raw factors."""
         X_fit, Y_fit = factors
         error = residual_sq_norm(A, X_fit, Y_fit, scale=scale, ignore_nan=missing)
+        U, s, Vt, K = product_svd(X_fit, Y_fit)
+        embedding = U * s
+        # TruncatedSVD's definitions, on the fitted rows: the variance of each
+        # component's coefficients over that of the data (observed entries)
+        explained = np.var(embedding, axis=0, dtype=np.float64)
+        total = column_variance_sum(A)
+        ratio = explained / total if total > 0 else np.zeros_like(explained)
+        raw_map = _least_squares_map(Y_fit, ridge)
         return self._publish(
             {
                 **fitted,
-                "embedding_": X_fit,
-                "components_": np.ascontiguousarray(Y_fit.T),
+                "components_": np.ascontiguousarray(Vt),
+                "singular_values_": s,
+                # float64: variances of float32 data far from 1 overflow it
+                "explained_variance_": explained,
+                "explained_variance_ratio_": ratio,
+                "embedding_": embedding,
+                "left_factor_": X_fit,
+                "right_factor_": Y_fit,
                 "n_components_": Y_fit.shape[1],
                 "reconstruction_err_": scale * float(np.sqrt(error)),
                 # the X-subproblem of the penalized loss, in the data's units
                 "_ridge": float(ridge),
-                "_transform_map": _least_squares_map(Y_fit, ridge),
+                "_raw_map": raw_map,
+                "_to_canonical": K,
+                "_transform_map": raw_map @ K,
             }
         )
 
@@ -502,8 +548,10 @@ default="unbalanced"
     def transform(self, X):
         """Least-squares coefficients of ``X`` on the components.
 
-        ``Z = X (Yᵀ)^†`` row by row, the minimum-norm solution of
-        ``min_Z ‖X − Z Yᵀ‖_F`` (stable when ``YᵀY`` is singular).
+        Row by row, the minimum-norm solution of ``min_Z ‖X − Z Yᵀ‖_F``
+        (stable when ``YᵀY`` is singular) expressed on ``components_``:
+        ``X @ components_.T`` for complete rows of an unpenalized fit. Rows
+        with NaN are solved over their observed entries.
 
         Parameters
         ----------
@@ -517,20 +565,22 @@ default="unbalanced"
         return self._coefficients(self._validate(X, reset=False))
 
     def _coefficients(self, A):
-        """``transform`` of validated data."""
-        full_map = self._transform_map.astype(A.dtype, copy=False)
+        """``transform`` of validated data: the least-squares coefficients on
+        the raw factor ``Y``, expressed on the canonical components."""
         if _has_nan(A):
             # the row-wise normal equations square the data: solve them in
             # the units a fit of A would use, so that float32 data far from 1
             # neither overflows nor underflows
             unit, A_fit, _ = DataUnit.from_data(A, squared=False)
-            Y = self.components_.T.astype(A.dtype, copy=False)
+            Y = self.right_factor_.astype(A.dtype, copy=False)
             (Y_fit,) = unit.factors_to_internal([Y])
-            full_fit = full_map * np.asarray(unit.factor, dtype=A.dtype)
+            raw_map = self._raw_map.astype(A.dtype, copy=False)
+            full_fit = raw_map * np.asarray(unit.factor, dtype=A.dtype)
             ridge = unit.damping_to_internal(self._ridge)
             Z = _masked_coefficients(A_fit, Y_fit, full_fit, ridge)
-            return unit.factors_to_user([Z])[0]
-        return np.asarray(A @ full_map)
+            Z = unit.factors_to_user([Z])[0]
+            return Z @ self._to_canonical.astype(A.dtype, copy=False)
+        return np.asarray(A @ self._transform_map.astype(A.dtype, copy=False))
 
     def inverse_transform(self, X):
         """Map coefficients back to feature space: ``Z @ components_``.

@@ -203,3 +203,76 @@ def operator_norm(matmat, rmatmat, n, dtype, n_iter=8, block=3):
             break
         V, _ = np.linalg.qr(W)
     return top
+
+
+def product_svd(X, Y):
+    """The SVD ``X Yᵀ = U diag(s) Vt`` of a factored matrix, at O((m+n)d²).
+
+    QR of both factors (``X = Q_x R_x``, ``Y = Q_y R_y``) and the SVD of the
+    small core ``R_x R_yᵀ = U_c diag(s) V_cᵀ``: ``U = Q_x U_c``, ``Vt = V_cᵀ
+    Q_yᵀ``. The singular values decrease; the signs follow scikit-learn's
+    ``svd_flip(u_based_decision=False)`` (the largest entry of each row of
+    ``Vt`` is positive), as ``TruncatedSVD`` and ``PCA`` fix theirs. With
+    ``d > min(m, n)`` the last ``d − min(m, n)`` singular values are 0 and
+    their rows of ``Vt`` (columns of ``U``) are zero.
+
+    Returns ``U`` (m, d), ``s`` (d,), ``Vt`` (d, n) and ``K`` (d, d) with
+    ``Yᵀ Vtᵀ = K``, the map from coefficients on the rows of ``Yᵀ`` to
+    coefficients on the rows of ``Vt`` (``Z Yᵀ = (Z K) Vt`` when the rows of
+    ``Z Yᵀ`` lie in the span of ``Vt``'s rows).
+    """
+    from sklearn.utils.extmath import svd_flip
+
+    (m, d), n = X.shape, Y.shape[0]
+    Qx, Rx = np.linalg.qr(X)
+    Qy, Ry = np.linalg.qr(Y)
+    Uc, s, Vct = np.linalg.svd(Rx @ Ry.T, full_matrices=False)
+    U, Vt = svd_flip(Qx @ Uc, Vct @ Qy.T, u_based_decision=False)
+    K = Y.T @ Vt.T
+    k = len(s)
+    if k < d:  # more columns than the matrix has dimensions
+        U = np.hstack([U, np.zeros((m, d - k), dtype=U.dtype)])
+        Vt = np.vstack([Vt, np.zeros((d - k, n), dtype=Vt.dtype)])
+        s = np.concatenate([s, np.zeros(d - k, dtype=s.dtype)])
+        K = np.hstack([K, np.zeros((d, d - k), dtype=K.dtype)])
+    return U, s, Vt, K
+
+
+def column_variance_sum(A):
+    """``Σ_j var(A[:, j])`` over the observed (non-NaN) entries of each column,
+    as ``np.var`` (``ddof=0``) and scikit-learn's ``mean_variance_axis`` give
+    it, accumulated in float64 a block of rows at a time (no data-sized
+    temporary)."""
+    m, n = A.shape
+    if sp.issparse(A):
+        A = A.tocsc()
+        values = A.data.astype(np.float64)
+        observed = ~np.isnan(values)
+        columns = np.repeat(np.arange(n), np.diff(A.indptr))
+        counts = m - np.bincount(columns[~observed], minlength=n)
+        clean = np.where(observed, values, 0.0)
+        sums = np.bincount(columns, weights=clean, minlength=n).astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = np.where(counts > 0, sums / counts, 0.0)
+        # stored entries about the mean, plus the implicit zeros at -mean
+        deviations = np.where(observed, clean - means[columns], 0.0)
+        squares = np.bincount(columns, weights=deviations**2, minlength=n)
+        squares = squares.astype(np.float64)
+        stored = np.bincount(columns[observed], minlength=n)
+        squares += (counts - stored) * means**2
+    else:
+        step = max(1, _BLOCK_ELEMENTS // max(n, 1))
+        sums, counts = np.zeros(n), np.zeros(n)
+        for start in range(0, m, step):
+            block = np.asarray(A[start : start + step], dtype=np.float64)
+            sums += np.nansum(block, axis=0)
+            counts += np.count_nonzero(~np.isnan(block), axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
+        squares = np.zeros(n)
+        for start in range(0, m, step):
+            block = np.asarray(A[start : start + step], dtype=np.float64) - means
+            squares += np.nansum(block * block, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        variances = np.where(counts > 0, squares / np.maximum(counts, 1), 0.0)
+    return float(np.sum(variances))

@@ -168,8 +168,14 @@ def test_rescaling_by_a_power_of_four_is_exact(small):
     base = FactorizationNAG(4, tol=1e-5, random_state=0).fit(A)
     scaled = FactorizationNAG(4, tol=1e-5, random_state=0).fit(A * 4.0**40)
     assert scaled.n_iter_ == base.n_iter_
-    np.testing.assert_array_equal(scaled.components_, base.components_ * 2.0**40)
+    np.testing.assert_array_equal(scaled.right_factor_, base.right_factor_ * 2.0**40)
     np.testing.assert_array_equal(scaled.loss_curve_, base.loss_curve_ * 4.0**80)
+    # the canonical form: orthonormal components, the scale in the spectrum
+    np.testing.assert_array_equal(scaled.components_, base.components_)
+    np.testing.assert_array_equal(
+        scaled.singular_values_, base.singular_values_ * 4.0**40
+    )
+    np.testing.assert_array_equal(scaled.embedding_, base.embedding_ * 4.0**40)
 
 
 @pytest.mark.parametrize("scale", [1e200, 1e-300])

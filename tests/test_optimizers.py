@@ -199,8 +199,8 @@ def test_estimator_runs_the_same_iterates(problem, name, reference, params):
         tol=0.0,
     ).fit(A)
     Xr, Yr = expected[-1]
-    assert _relative(model.embedding_, Xr) < 1e-10
-    assert _relative(model.components_.T, Yr) < 1e-10
+    assert _relative(model.left_factor_, Xr) < 1e-10
+    assert _relative(model.right_factor_, Yr) < 1e-10
     losses = [0.5 * np.linalg.norm(X @ Y.T - A) ** 2 for X, Y in expected]
     np.testing.assert_allclose(model.loss_curve_, losses, rtol=1e-9)
     assert model.learning_rate_ == eta
