@@ -42,6 +42,29 @@ def restores_on_failure(fit):
     return wrapper
 
 
+def check_sample_weight(sample_weight, X):
+    """Validated weights, normalised to a largest weight of 1, and the rows
+    they keep (zero weights drop their samples), or ``(None, None)``.
+
+    The regressors' losses are normalised by ``Σw``, so dividing the weights
+    by a constant changes nothing but keeps ``√w`` and ``Σw`` in range.
+    """
+    from sklearn.utils.validation import _check_sample_weight
+
+    if sample_weight is None:
+        return None, None
+    w = _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+    )
+    top = float(w.max(initial=0.0))
+    if not top > 0:
+        raise ValueError(
+            "sample_weight sums to zero: at least one sample needs a positive weight."
+        )
+    keep = w > 0
+    return w[keep] / top, (None if keep.all() else np.flatnonzero(keep))
+
+
 def _memory_bytes():
     """Physical memory of this machine (inf where unknown)."""
     try:

@@ -14,35 +14,53 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import FirstOrderEstimatorMixin, Float64ScoreMixin, restores_on_failure
+from ._base import (
+    FirstOrderEstimatorMixin,
+    Float64ScoreMixin,
+    check_sample_weight,
+    restores_on_failure,
+)
 from ._initializers import check_custom_init, starts_for
 from ._objectives import LinearNetDataObjective, LinearNetObjective
 from ._units import DataUnit
 
 
-def _means(X, Y, fit_intercept):
+def _means(X, Y, fit_intercept, weights=None):
+    """The (weighted) column means of X and Y; zeros without intercept."""
     if not fit_intercept:
         return (
             np.zeros(X.shape[1], dtype=X.dtype),
             np.zeros(Y.shape[1], dtype=Y.dtype),
         )
-    return np.asarray(X.mean(axis=0)).ravel().astype(X.dtype), Y.mean(axis=0)
+    if weights is None:
+        return np.asarray(X.mean(axis=0)).ravel().astype(X.dtype), Y.mean(axis=0)
+    w = weights / weights.sum()
+    x_mean = np.asarray(X.T @ w.astype(X.dtype)).ravel().astype(X.dtype)
+    return x_mean, (w.astype(Y.dtype) @ Y)
 
 
-def _statistics(X, Y, fit_intercept):
-    """``S = XᵀX/n``, ``C = YᵀX/n``, ``‖Y‖²/n`` (centred), and the means.
+def _statistics(X, Y, fit_intercept, weights=None):
+    """``S = XᵀWX/Σw``, ``C = YᵀWX/Σw``, ``Σwᵢ‖yᵢ‖²/Σw`` (centred), and the
+    means (``W = I``, ``Σw = n`` without weights).
 
     Sparse ``X`` is never densified: the centring is applied to the small
     p×p and q×p products.
     """
-    n = X.shape[0]
-    x_mean, y_mean = _means(X, Y, fit_intercept)
-    XtX = X.T @ X
+    n = X.shape[0] if weights is None else float(weights.sum())
+    x_mean, y_mean = _means(X, Y, fit_intercept, weights)
+    if weights is None:
+        WX, WY = X, Y
+    else:
+        w = weights.astype(X.dtype)
+        WX = X.multiply(w[:, None]).tocsr() if sp.issparse(X) else X * w[:, None]
+        WY = Y * w[:, None]
+    XtX = X.T @ WX
     XtX = XtX.toarray() if sp.issparse(XtX) else np.asarray(XtX)
     S = XtX / n - np.outer(x_mean, x_mean)
-    C = np.asarray(X.T @ Y).T / n - np.outer(y_mean, x_mean)
+    C = np.asarray(X.T @ WY).T / n - np.outer(y_mean, x_mean)
     Yc = Y - y_mean
-    yy = float(np.einsum("ij,ij->", Yc, Yc, dtype=np.float64)) / n
+    squares = np.einsum("ij,ij->i", Yc, Yc, dtype=np.float64)
+    yy = float(squares.sum() if weights is None else squares @ weights) / n
     return S.astype(X.dtype), C.astype(X.dtype), yy, x_mean, y_mean
 
 
@@ -201,13 +219,17 @@ random_state, verbose, warm_start :
     # -- fit --------------------------------------------------------------------
     @restores_on_failure
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the layers.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights: the loss is ``Σ wᵢ‖W xᵢ + b − yᵢ‖²/(2Σw)``,
+            from weighted sufficient statistics (or weighted passes over X
+            with many features). An integer weight is the sample repeated.
 
         Returns
         -------
@@ -224,6 +246,9 @@ random_state, verbose, warm_start :
             y_numeric=True,
         )
         Y = np.asarray(y, dtype=X.dtype)
+        weights, kept = check_sample_weight(sample_weight, X)
+        if kept is not None:
+            X, Y = X[kept], Y[kept]
         single_output = Y.ndim == 1
         if Y.ndim == 1:
             Y = Y[:, None]
@@ -234,13 +259,15 @@ random_state, verbose, warm_start :
         # data far from unit scale: fit Y / 4**k and X / 4**j (exact)
         unit, Y_fit, X_fit = DataUnit.from_data(Y, design=X, degree=depth)
         if n_features <= min(self._max_statistics_features, X.shape[0]):
-            S, C, yy, _, _ = _statistics(X_fit, Y_fit, self.fit_intercept)
+            S, C, yy, _, _ = _statistics(X_fit, Y_fit, self.fit_intercept, weights)
             _check_finite(S, C, yy)
             objective = LinearNetObjective(S, C, yy, depth)
         else:
-            x_mean, y_mean = _means(X_fit, Y_fit, self.fit_intercept)
+            x_mean, y_mean = _means(X_fit, Y_fit, self.fit_intercept, weights)
             _check_finite(x_mean, y_mean)
-            objective = LinearNetDataObjective(X_fit, Y_fit, x_mean, y_mean, depth)
+            objective = LinearNetDataObjective(
+                X_fit, Y_fit, x_mean, y_mean, depth, sample_weight=weights
+            )
         storage_shapes = [layer_shapes[k] for k in range(depth - 1, 0, -1)]
         storage_shapes.append(layer_shapes[0][::-1])
         init = self.init
@@ -255,7 +282,7 @@ random_state, verbose, warm_start :
         factors, fitted = self._fit_factors(
             objective, storage_shapes, unit, warm=warm, init=init
         )
-        means = _means(X, Y, self.fit_intercept)
+        means = _means(X, Y, self.fit_intercept, weights)
         return self._set_fitted(factors, fitted, *means, single_output)
 
     def _set_fitted(self, factors, fitted, x_mean, y_mean, single_output):

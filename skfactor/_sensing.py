@@ -15,8 +15,14 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import FirstOrderEstimatorMixin, Float64ScoreMixin, restores_on_failure
+from ._base import (
+    FirstOrderEstimatorMixin,
+    Float64ScoreMixin,
+    check_sample_weight,
+    restores_on_failure,
+)
 from ._initializers import starts_for
+from ._linalg import product_svd
 from ._objectives import SensingObjective
 from ._units import DataUnit
 
@@ -246,7 +252,7 @@ learning_rate_, damping_ :
     # -- fit ----------------------------------------------------------------------
     @restores_on_failure
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the low-rank coefficient matrix.
 
         Parameters
@@ -255,6 +261,10 @@ learning_rate_, damping_ :
 (n_samples, n1, n2)
             The samples ``Aᵢ``.
         y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights: the loss is ``Σ wᵢ(yᵢ − ⟨Aᵢ, M⟩ − b)²/(2Σw)``
+            and the intercept the weighted mean. An integer weight is the
+            sample repeated; a zero weight drops it.
 
         Returns
         -------
@@ -270,6 +280,9 @@ learning_rate_, damping_ :
             y_numeric=True,
         )
         y = y.astype(X.dtype, copy=False)
+        weights, kept = check_sample_weight(sample_weight, X)
+        if kept is not None:
+            X, y = X[kept], y[kept]
         shape = self._resolve_shape(X.shape[1], shape_3d)
         if self.symmetric and shape[0] != shape[1]:
             raise ValueError(
@@ -279,7 +292,12 @@ learning_rate_, damping_ :
         # data far from unit scale: fit y / 4**k and X / 4**j (exact)
         unit, y_fit, X_fit = DataUnit.from_data(y, design=X)
         objective = SensingObjective(
-            X_fit, y_fit, shape, self.symmetric, self.fit_intercept
+            X_fit,
+            y_fit,
+            shape,
+            self.symmetric,
+            self.fit_intercept,
+            sample_weight=weights,
         )
         n1, n2 = shape
         shapes = (
@@ -306,10 +324,10 @@ learning_rate_, damping_ :
         else:
             attributes["left_factor_"], attributes["right_factor_"] = L, R
         attributes["intercept_"] = intercept
-        # singular values of L Rᵀ from the r×r core of their QR factors:
-        # no n1×n2 matrix is formed (completion at scale)
-        core = np.linalg.qr(L, mode="r") @ np.linalg.qr(R, mode="r").T
-        s = np.linalg.svd(core, compute_uv=False)
+        # the SVD of L Rᵀ from the r×r core of their QR factors: no n1×n2
+        # matrix is formed (completion at scale); transform's components
+        U, s, Vt, _ = product_svd(L, R)
+        attributes["_components"] = (U * s, Vt.T)
         if s.size == 0 or s[0] == 0:
             attributes["effective_rank_"] = 0
         else:
@@ -338,9 +356,8 @@ learning_rate_, damping_ :
 
     # -- prediction ---------------------------------------------------------------
     def _contributions(self, X):
-        """Per-component ``⟨Aᵢ, L_c R_cᵀ⟩``, shape (n_samples, rank)."""
-        L = self._factors[0]
-        R = L if len(self._factors) == 1 else self._factors[1]
+        """Per-component ``⟨Aᵢ, s_c u_c v_cᵀ⟩``, shape (n_samples, rank)."""
+        L, R = self._components
         n1, n2 = self.shape_
         L, R = L.astype(X.dtype, copy=False), R.astype(X.dtype, copy=False)
         if sp.issparse(X):
@@ -353,8 +370,11 @@ learning_rate_, damping_ :
         return np.einsum("ijk,jc,kc->ic", A, L, R, optimize=True)
 
     def transform(self, X):
-        """Per-component contributions ``⟨Aᵢ, L_c R_cᵀ⟩`` (rows sum to the
-        predictions without intercept).
+        """Per-component contributions ``⟨Aᵢ, s_c u_c v_cᵀ⟩`` of the SVD
+        ``coef_ = Σ_c s_c u_c v_cᵀ`` (decreasing ``s_c``; rows sum to the
+        predictions without intercept). They depend on the model only, not on
+        how its factors are balanced or rotated (which differs between
+        optimizers and starts).
 
         Parameters
         ----------

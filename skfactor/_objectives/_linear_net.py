@@ -183,15 +183,31 @@ class LinearNetDataObjective(LinearNetObjective):
     iteration.
     """
 
-    def __init__(self, X, Y, x_mean, y_mean, n_layers):
-        n = X.shape[0]
+    def __init__(self, X, Y, x_mean, y_mean, n_layers, sample_weight=None):
         self.X = X
         # no centring of X needed when x̄ = 0 (no intercept)
         self.x_mean = x_mean if x_mean is not None and np.any(x_mean) else None
         self.Yc = Y if y_mean is None else Y - y_mean
-        C = np.asarray(X.T @ self.Yc).T / n
-        yy = sq_norm(self.Yc) / n
+        # with weights every sum over samples is weighted and n is Σw (the
+        # means are the weighted ones, so the residual's weighted column sums
+        # still vanish); w is applied to the n×q residuals, never to X
+        self._w = None
+        self.n_samples = X.shape[0]
+        if sample_weight is not None:
+            self._w = sample_weight.astype(X.dtype)[:, None]
+            self.n_samples = float(np.sum(sample_weight, dtype=np.float64))
+        n = self.n_samples
+        C = np.asarray(X.T @ self._weighted(self.Yc)).T / n
+        yy = self._weighted_sq_norm(self.Yc) / n
         super().__init__(None, C.astype(X.dtype, copy=False), yy, n_layers)
+
+    def _weighted(self, R):
+        return R if self._w is None else R * self._w
+
+    def _weighted_sq_norm(self, R):
+        if self._w is None:
+            return sq_norm(R)
+        return float(np.einsum("ij,ij,i->", R, R, self._w[:, 0], dtype=np.float64))
 
     @property
     def target(self):
@@ -239,21 +255,24 @@ class LinearNetDataObjective(LinearNetObjective):
         """``G = Rᵀ(X − x̄)/n`` (q×p): only for the step rule, never per iteration."""
         G = point.cache.get("G")
         if G is None:
-            G = np.asarray(self.X.T @ self._residual(point)).T / self.X.shape[0]
+            R = self._weighted(self._residual(point))
+            G = np.asarray(self.X.T @ R).T / self.n_samples
             point.cache["G"] = G
         return G
 
     def value(self, point):
         f = point.cache.get("value")
         if f is None:
-            f = 0.5 * sq_norm(self._residual(point)) / self.X.shape[0]
+            f = 0.5 * self._weighted_sq_norm(self._residual(point)) / self.n_samples
             point.cache["value"] = f
         return f
 
     def grad(self, point):
         F = point.factors
         acts = self._activations(point)
-        delta = self._residual(point) / np.asarray(self.X.shape[0], dtype=self.dtype)
+        delta = self._weighted(self._residual(point)) / np.asarray(
+            self.n_samples, dtype=self.dtype
+        )
         grads = []
         for k, P in enumerate(F[:-1]):
             grads.append(delta.T @ acts[k + 1])
@@ -277,16 +296,20 @@ class LinearNetDataObjective(LinearNetObjective):
         s_norm = getattr(self, "_s_norm", None)
         if s_norm is None:
             X, x_mean = self.X, self.x_mean
+            root = None if self._w is None else np.sqrt(self._w)
 
+            # √W (X − x̄): its top singular value squared over Σw is λ_max(S)
             def matmat(V):
                 out = np.asarray(X @ V)
-                return out if x_mean is None else out - x_mean @ V
+                out = out if x_mean is None else out - x_mean @ V
+                return out if root is None else out * root
 
             def rmatmat(U):
+                U = U if root is None else U * root
                 out = np.asarray(X.T @ U)
                 return out if x_mean is None else out - np.outer(x_mean, U.sum(0))
 
             top = operator_norm(matmat, rmatmat, X.shape[1], self.dtype, 12, 6)
-            s_norm = top**2 / X.shape[0]
+            s_norm = top**2 / self.n_samples
             self._s_norm = s_norm
         return s_norm

@@ -40,23 +40,50 @@ class SensingObjective(Objective):
     shape : (n1, n2)
     symmetric : bool
     fit_intercept : bool
+    sample_weight : ndarray of shape (N,), optional
+        Positive weights: the loss is ``Σ wᵢρᵢ²/(2Σw)`` with the weighted
+        mean as intercept. The objective holds the whitened problem, design
+        rows and y times ``√wᵢ`` (every formula above with ``N = Σw`` and
+        the centring a projection off ``√w``), so integer weights are exactly
+        repeated samples.
     """
 
-    def __init__(self, design, y, shape, symmetric=False, fit_intercept=False):
-        self.design = design.tocsr() if sp.issparse(design) else design
+    def __init__(
+        self, design, y, shape, symmetric=False, fit_intercept=False, sample_weight=None
+    ):
+        design = design.tocsr() if sp.issparse(design) else design
+        self._root_w = None
+        self.n_samples = design.shape[0]  # Σw with weights
+        if sample_weight is not None:
+            root = np.sqrt(sample_weight).astype(design.dtype)
+            if sp.issparse(design):
+                design = sp.csr_matrix(sp.diags(root) @ design)
+            else:
+                design = design * root[:, None]
+            y = y * root
+            self._root_w = root
+            self.n_samples = float(np.sum(sample_weight, dtype=np.float64))
+        self.design = design
         self.dtype = design.dtype
         self.y = y
         self.shape = tuple(shape)
         self.model = SymmetricModel() if symmetric else PairModel()
         self.fit_intercept = fit_intercept
-        self.n_samples = design.shape[0]
         self.completion = self._entry_pattern()
-        centred = y - y.mean() if fit_intercept else y
+        centred = self._centre(y) if fit_intercept else y
         self.reference_loss = self.model.half * sq_norm(centred) / self.n_samples
         self._y_centred = centred
         D = self.design
         total = sq_norm(D.data) if sp.issparse(D) else sq_norm(D)
         self._beta = total / (self.n_samples * self.shape[0] * self.shape[1])
+
+    def _centre(self, v):
+        """``v`` less its (weighted) mean: with weights the whitened vector's
+        projection off ``√w``."""
+        root = self._root_w
+        if root is None:
+            return v - v.mean()
+        return v - root * (float(root @ v) / self.n_samples)
 
     # -- the measurement operator and its adjoint -----------------------------
     def _entry_pattern(self):
@@ -115,7 +142,7 @@ class SensingObjective(Objective):
         if rho is None:
             rho = self.measure(point.factors) - self.y
             if self.fit_intercept:
-                rho -= rho.mean()
+                rho = self._centre(rho)
             point.cache["rho"] = rho
         return rho
 
@@ -128,10 +155,14 @@ class SensingObjective(Objective):
         return E
 
     def intercept(self, factors):
-        """The optimal intercept ``mean(y − 𝒜(M))`` (0 without intercept)."""
+        """The optimal intercept ``mean(y − 𝒜(M))``, weighted with weights (0
+        without intercept)."""
         if not self.fit_intercept:
             return 0.0
-        return float(np.mean(self.y - self.measure(factors)))
+        residual = self.y - self.measure(factors)
+        if self._root_w is None:
+            return float(np.mean(residual))
+        return float(self._root_w @ residual) / self.n_samples
 
     def value(self, point):
         f = point.cache.get("value")
