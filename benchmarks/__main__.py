@@ -27,6 +27,7 @@ MODULES = (
     "imputation",
     "engine",
     "truncated_svd",
+    "threads",
 )
 
 

@@ -23,6 +23,7 @@ from ._linalg import (
     scale_exponent,
 )
 from ._objectives import FactorizationObjective, MaskedFactorizationObjective
+from ._threads import single_threaded
 from ._units import DataUnit
 
 #: Rows per block of the masked least-squares solve in ``transform``.
@@ -74,7 +75,8 @@ def _masked_coefficients(A, Y, full_map, ridge=0.0):
         observed = ~np.isnan(block)
         G = (observed.astype(Y.dtype) @ outer).reshape(len(rows), d, d)
         b = np.where(observed, block, 0) @ Y
-        w, V = np.linalg.eigh(G)
+        with single_threaded():  # a batch of d×d problems
+            w, V = np.linalg.eigh(G)
         w += ridge
         top = w[:, -1:]
         inv = np.zeros_like(w)

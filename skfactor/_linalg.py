@@ -9,6 +9,8 @@ import scipy.linalg
 import scipy.sparse as sp
 from sklearn.utils.extmath import randomized_svd
 
+from ._threads import single_threaded, small
+
 # Elements of one residual block (about 2 MiB in float64): small enough to stay
 # in cache, large enough that the Python loop over blocks costs nothing.
 _BLOCK_ELEMENTS = 1 << 18
@@ -117,6 +119,7 @@ def residual_sq_norm(A, X, Y, scale=1.0, ignore_nan=False):
     return total
 
 
+@small
 def top_singular_value(X):
     """Largest singular value of a tall or wide matrix via its small Gram."""
     if X.size == 0:
@@ -146,6 +149,7 @@ def spectral_norm(T, random_state):
     return float(s[0])
 
 
+@small
 def right_solve(G, H, damping):
     """Return ``G (H + damping·I)⁻¹`` for a symmetric PSD d×d matrix ``H``.
 
@@ -205,6 +209,15 @@ def operator_norm(matmat, rmatmat, n, dtype, n_iter=8, block=3):
     return top
 
 
+@small
+def top_eigenvalue(G):
+    """``λ_max`` of a small symmetric matrix (a Gram), single-threaded."""
+    if not G.size:
+        return 0.0
+    n = G.shape[0]
+    return float(scipy.linalg.eigvalsh(G, subset_by_index=[n - 1, n - 1])[0])
+
+
 def product_svd(X, Y):
     """The SVD ``X Yᵀ = U diag(s) Vt`` of a factored matrix, at O((m+n)d²).
 
@@ -226,7 +239,8 @@ def product_svd(X, Y):
     (m, d), n = X.shape, Y.shape[0]
     Qx, Rx = np.linalg.qr(X)
     Qy, Ry = np.linalg.qr(Y)
-    Uc, s, Vct = np.linalg.svd(Rx @ Ry.T, full_matrices=False)
+    with single_threaded():
+        Uc, s, Vct = np.linalg.svd(Rx @ Ry.T, full_matrices=False)
     U, Vt = svd_flip(Qx @ Uc, Vct @ Qy.T, u_based_decision=False)
     K = Y.T @ Vt.T
     k = len(s)

@@ -1,5 +1,17 @@
+import os
+
 import numpy as np
 import pytest
+
+
+def pytest_configure(config):
+    """``pytest -n 2`` on two cores: a worker with a two-thread BLAS pool makes
+    four threads fight for two cores (the suite ran 101 s against 76 s with
+    one thread per worker). Tests that compare thread counts set their own."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        from threadpoolctl import threadpool_limits
+
+        config._blas_limit = threadpool_limits(limits=1, user_api="blas")
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from .._linalg import spectral_norm
+from .._linalg import spectral_norm, top_eigenvalue
 
 #: Seed of the power iterations that estimate norms of an objective's data:
 #: they are part of the problem, not of the start, so they never draw on the
@@ -151,7 +151,7 @@ class Objective:
         penalty): the step-size scale of the unbalanced start, where the
         first factor barely moves.
         """
-        top = float(np.linalg.eigvalsh(point.gram(0))[-1])
+        top = top_eigenvalue(point.gram(0))
         return self.design_curvature() * top + self.penalty
 
     def target_norm(self):

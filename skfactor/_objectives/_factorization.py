@@ -3,7 +3,13 @@
 import numpy as np
 import scipy.sparse as sp
 
-from .._linalg import divide_exactly, operator_norm, residual_sq_norm, sq_norm
+from .._linalg import (
+    divide_exactly,
+    operator_norm,
+    residual_sq_norm,
+    sq_norm,
+    top_eigenvalue,
+)
 from ._base import Objective, Point, linear_combination
 from ._models import PairModel
 
@@ -158,7 +164,7 @@ class FactorizationObjective(Objective):
 
     def smoothness(self, point):
         """Bound on ``‖∇²f‖``: ``‖X‖₂² + ‖Y‖₂² + ‖XYᵀ − A‖_F + λ``."""
-        top = [float(np.linalg.eigvalsh(point.gram(i))[-1]) for i in (0, 1)]
+        top = [top_eigenvalue(point.gram(i)) for i in (0, 1)]
         residual = float(np.sqrt(2.0 * max(self.value(point), 0.0)))
         return top[0] + top[1] + residual + self.penalty
 

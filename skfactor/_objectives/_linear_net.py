@@ -2,7 +2,13 @@
 
 import numpy as np
 
-from .._linalg import operator_norm, spectral_norm, sq_norm, top_singular_value
+from .._linalg import (
+    operator_norm,
+    spectral_norm,
+    sq_norm,
+    top_eigenvalue,
+    top_singular_value,
+)
 from ._base import NORM_SEED, Objective
 from ._base import linear_combination as _linear_combination
 from ._models import model_for
@@ -147,7 +153,7 @@ class LinearNetObjective(Objective):
         which for two layers reduce to ``‖G‖₂``).
         """
         norms = [
-            float(np.sqrt(max(np.linalg.eigvalsh(point.gram(i))[-1], 0.0)))
+            float(np.sqrt(max(top_eigenvalue(point.gram(i)), 0.0)))
             for i in range(self.n_factors)
         ]
         K = len(norms)

@@ -10,6 +10,8 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse.linalg
 
+from .._threads import single_threaded
+
 
 class PairModel:
     """``M = L Rᵀ`` with ``L`` (n1, d), ``R`` (n2, d).
@@ -53,7 +55,8 @@ class PairModel:
         (no n1×n2 matrix is formed), decreasing."""
         L, R = factors
         core = np.linalg.qr(L, mode="r") @ np.linalg.qr(R, mode="r").T
-        return np.linalg.svd(core, compute_uv=False)
+        with single_threaded():
+            return np.linalg.svd(core, compute_uv=False)
 
 
 class SymmetricModel:
@@ -90,7 +93,8 @@ class SymmetricModel:
 
     def singular_values(self, factors):
         X = factors[0]
-        w = np.linalg.eigvalsh(X.T @ X)[::-1]
+        with single_threaded():
+            w = np.linalg.eigvalsh(X.T @ X)[::-1]
         return np.maximum(w, 0.0)
 
     def escape_strength(self, E, norm):

@@ -3,7 +3,7 @@
 import numpy as np
 import scipy.sparse as sp
 
-from .._linalg import spectral_norm, sq_norm
+from .._linalg import spectral_norm, sq_norm, top_eigenvalue
 from ._base import NORM_SEED, Objective
 from ._factorization import entries
 from ._models import PairModel, SymmetricModel
@@ -216,7 +216,7 @@ class SensingObjective(Objective):
         return alpha
 
     def frozen_curvature(self, point):
-        top = float(np.linalg.eigvalsh(point.gram(0))[-1])
+        top = top_eigenvalue(point.gram(0))
         return self._operator_norm2() * top
 
     def model_gradient_norm(self, point):
@@ -231,9 +231,7 @@ class SensingObjective(Objective):
     def smoothness(self, point):
         """Bound ``α(‖L‖₂² + ‖R‖₂²) + ‖E‖₂`` with ``α = σ₁(D)²/N``."""
         alpha = self._operator_norm2()
-        tops = [
-            float(np.linalg.eigvalsh(point.gram(i))[-1]) for i in range(self.n_factors)
-        ]
+        tops = [top_eigenvalue(point.gram(i)) for i in range(self.n_factors)]
         return alpha * self.model.factor_curvature(tops) + self.model_gradient_norm(
             point
         )
