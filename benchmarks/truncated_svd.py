@@ -147,7 +147,7 @@ def _reached(error, target):
 
 
 def run(quick=False):
-    rounds = 1 if quick else 3
+    rounds = 1 if quick else 2
     rows = []
     for name, A, d in datasets(quick):
         norm = np.sqrt(_sq_norm(A))
