@@ -133,9 +133,8 @@ class ChainModel:
     def partner(self, i):
         return None
 
-    def escape_strength(self, E, norm):
-        """``‖E‖₂``, as for a pair."""
-        return norm(E)
+    # a chain, like a pair, can grow along any rank-one direction
+    escape_strength = PairModel.escape_strength
 
     def singular_values(self, factors):
         """The top ``min`` (over every factor's shape) singular values of the
