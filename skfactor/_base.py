@@ -20,6 +20,7 @@ from ._step_size import (
     auto_learning_rate,
     natural_learning_rate,
     resolve_damping,
+    restart_after_first_step,
     start_learning_rate,
 )
 
@@ -132,6 +133,10 @@ class FirstOrderEstimatorMixin:
         "damping": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "init_scale": [
             Interval(Real, 0, None, closed="neither"),
+            StrOptions({"auto"}),
+        ],
+        "init_power_iter": [
+            Interval(Integral, 0, None, closed="left"),
             StrOptions({"auto"}),
         ],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -253,6 +258,7 @@ class FirstOrderEstimatorMixin:
                 objective,
                 shapes,
                 scale=self.init_scale,
+                power_iter=self.init_power_iter,
                 random_state=random_state,
                 learning_rate=start_step,
             )
@@ -320,6 +326,9 @@ class FirstOrderEstimatorMixin:
             unit=unit,
             advice=self._advice(optimizer, objective),
             initial_loss=initial_loss,
+            restart_after_first=restart_after_first_step(
+                optimizer, start, objective, auto
+            ),
         )
         fitted = {
             # the solver may have halved an automatic step (backtracking)

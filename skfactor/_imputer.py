@@ -77,8 +77,8 @@ class LowRankImputer(TransformerMixin, FirstOrderEstimatorMixin, BaseEstimator):
         vectors of the zero-filled data rescaled by the observed fraction, needs
         far fewer iterations with missing entries than the unbalanced start.
 
-    learning_rate, momentum, damping, init_scale, max_iter, tol, random_state, \
-verbose :
+    learning_rate, momentum, damping, init_scale, init_power_iter, max_iter, \
+tol, random_state, verbose :
         Passed to :class:`FactorizationNAG`.
 
     add_indicator : bool, default=False
@@ -162,6 +162,7 @@ stop_reason_, learning_rate_, damping_ :
         momentum="auto",
         damping="auto",
         init_scale="auto",
+        init_power_iter="auto",
         max_iter=1000,
         tol=1e-4,
         random_state=None,
@@ -178,6 +179,7 @@ stop_reason_, learning_rate_, damping_ :
         self.momentum = momentum
         self.damping = damping
         self.init_scale = init_scale
+        self.init_power_iter = init_power_iter
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state

@@ -1,11 +1,13 @@
 """Initializers: starting factors for any model layout.
 
 Every start has the signature
-``start(objective, shapes, *, scale, random_state, learning_rate=None)`` and
-returns one array per shape in ``shapes``, the factors in the objective's
-storage order, built from ``T = objective.target`` (m×n, in the model's
-units) and its ``σ₁ = objective.target_norm()``. ``scale`` is the float given
-as ``init_scale`` or ``"auto"`` for the start's own default.
+``start(objective, shapes, *, scale, random_state, learning_rate=None,
+power_iter="auto")`` and returns one array per shape in ``shapes``, the
+factors in the objective's storage order, built from
+``T = objective.target`` (m×n, in the model's units) and its
+``σ₁ = objective.target_norm()``. ``scale`` is the float given as
+``init_scale`` or ``"auto"`` for the start's own default, ``power_iter`` the
+``init_power_iter`` of the sketch starts.
 
 The layouts (``objective.layout``):
 
@@ -29,6 +31,9 @@ policy (:mod:`skfactor._step_size`) reads:
     is the curvature in the last factor with the others frozen.
 ``needs_learning_rate``
     The start is built for a given step η, which is fixed first.
+``default_power_iter``
+    ``init_power_iter="auto"`` for the starts built from a sketch of ``T``
+    (power iterations sharpen it); None for the others, which ignore it.
 
 All starts are *scale-equivariant*: replacing ``T`` by ``s·T`` (s > 0)
 multiplies every factor by ``s^(1/K)``, so that with the step-size rules the
@@ -42,7 +47,7 @@ import scipy.linalg
 import scipy.sparse as sp
 from sklearn.utils.extmath import randomized_svd
 
-from ._linalg import top_singular_value
+from ._linalg import ritz_basis, top_singular_value
 
 #: Ward & Kolda's Y-scale constant D relative to their X-scale constant C.
 WARD_KOLDA_D = 0.01
@@ -50,7 +55,13 @@ WARD_KOLDA_D = 0.01
 _ALL = ("pair", "symmetric", "chain")
 
 
-def _start(*layouts, default_scale, frozen_step=False, needs_learning_rate=False):
+def _start(
+    *layouts,
+    default_scale,
+    frozen_step=False,
+    needs_learning_rate=False,
+    default_power_iter=None,
+):
     """Declare a start: the layouts it builds and what the step policy reads."""
 
     def declare(function):
@@ -58,6 +69,7 @@ def _start(*layouts, default_scale, frozen_step=False, needs_learning_rate=False
         function.default_scale = default_scale
         function.frozen_step = frozen_step
         function.needs_learning_rate = needs_learning_rate
+        function.default_power_iter = default_power_iter
         return function
 
     return declare
@@ -83,13 +95,32 @@ def _per_factor(objective, shapes):
     return sigma ** (1.0 / objective.degree) if sigma > 0 else 0.0
 
 
-def _sketch_start(objective, shapes, c0, random_state):
-    """First factor ``c₀ · TΦ/s₁ · s₁^(1/K)`` (``s₁ = s₁(TΦ)``), middle factors
-    ``s₁^(1/K)·I``, last factor 0: for a pair ``X0 = c₀·TΦ/√s₁``, ``Y0 = 0``.
-    A symmetric model takes the first factor alone."""
+def _power_iter(start, power_iter):
+    return start.default_power_iter if power_iter == "auto" else int(power_iter)
+
+
+def _sketch_start(objective, shapes, c0, random_state, power_iter):
+    """First factor ``c₀ · S/s₁ · s₁^(1/K)``, middle factors ``s₁^(1/K)·I``,
+    last factor 0: for a pair ``X0 = c₀·S/√s₁``, ``Y0 = 0``. A symmetric
+    model takes the first factor alone.
+
+    ``S = TΦ`` and ``s₁ = s₁(TΦ)`` without power iterations (the papers'
+    sketch); with ``power_iter ≥ 1``, ``S = s₁·Q`` with ``Q`` the orthonormal
+    Ritz vectors of :func:`~skfactor._linalg.ritz_basis` and ``s₁`` the top
+    Ritz value (≈ σ₁(T)), so that every column of ``X0`` has norm ``c₀√s₁``
+    (0 for Ritz values below ``max(m, n)·eps·s₁``: beyond the numerical rank).
+    """
     T = objective.target
-    first = _sketch(T, shapes[0][1], random_state)
-    s1 = top_singular_value(first)
+    if power_iter > 0:
+        Q, values = ritz_basis(T, shapes[0][1], power_iter, random_state)
+        s1 = float(values[0])
+        # directions beyond the numerical rank are rounding's: they start at
+        # 0 (as in the spectral start), so the start stays in T's span
+        cutoff = max(T.shape) * np.finfo(T.dtype).eps * s1
+        first = Q * np.where(values > cutoff, s1, 0.0).astype(T.dtype)
+    else:
+        first = _sketch(T, shapes[0][1], random_state)
+        s1 = top_singular_value(first)
     degree = objective.degree
     unit = s1 ** (1.0 / degree) if s1 > 0 else 0.0
     if s1 > 0:
@@ -102,42 +133,73 @@ def _sketch_start(objective, shapes, c0, random_state):
     return factors
 
 
-@_start(*_ALL, default_scale=3.0, frozen_step=True)
-def unbalanced(objective, shapes, *, scale, random_state, learning_rate=None):
+#: ``init_power_iter="auto"`` of the sketch starts: within 1e-3 (relative) of
+#: TruncatedSVD's error on every real matrix of ``benchmarks/truncated_svd``.
+SKETCH_POWER_ITER = 4
+
+
+@_start(
+    *_ALL, default_scale=3.0, frozen_step=True, default_power_iter=SKETCH_POWER_ITER
+)
+def unbalanced(
+    objective, shapes, *, scale, random_state, learning_rate=None, power_iter="auto"
+):
     """Large X₀ from a sketch of the target, Y₀ = 0 (Xu et al., 2024).
 
-    ``X0 = c₀ · TΦ / √s₁(TΦ)``, ``Y0 = 0`` with ``c₀ = init_scale`` (default
-    3). ``s₁(TΦ) ≈ σ₁(T)``, so ``c₀`` plays the role of the paper's
-    ``c·√σ₁(A)``: only that product matters. A larger ``c₀`` freezes ``X``
-    more (slower on data that is not exactly low rank, where ``X`` must
-    rotate); a smaller one is faster but less stable with η = 1/s₁(X₀)²:
-    ``c₀ ≈ 1`` diverges, and with a *constant* momentum ``c₀ = 10`` is the
-    safe choice. With the default restart momentum and an automatic step
-    (which backtracks on divergence) ``c₀ = 3`` needed about 4× fewer
+    With ``init_power_iter=0``, the paper's start: ``X0 = c₀ · TΦ /
+    √s₁(TΦ)``, ``Y0 = 0`` with ``c₀ = init_scale`` (default 3).
+    ``s₁(TΦ) ≈ σ₁(T)``, so ``c₀`` plays the role of the paper's
+    ``c·√σ₁(A)``: only that product matters.
+
+    With ``q = init_power_iter ≥ 1`` (default 4), the sketch is sharpened
+    first: ``X0 = c₀·√s₁·Q`` with ``Q`` the top-d Ritz vectors of the range
+    of ``(TTᵀ)^q TΦ`` (Φ with 10 extra columns; see
+    :func:`~skfactor._linalg.ritz_basis`) and ``s₁`` the top Ritz value.
+    ``X0`` stays large and in the span of ``T``, and ``Y0 = 0``; with the
+    automatic step ``η = 1/s₁(X0)² = 1/(c₀²s₁)`` the first iteration gives
+    ``X1 Y1ᵀ = Q Qᵀ T``, the projection a randomized SVD with ``q`` power
+    iterations computes, and the iterations go on from there.
+
+    A larger ``c₀`` freezes ``X`` more (slower on data that is not exactly
+    low rank, where ``X`` must rotate); a smaller one is faster but less
+    stable with η = 1/s₁(X₀)²: ``c₀ ≈ 1`` diverges, and with a *constant*
+    momentum ``c₀ = 10`` is the safe choice. With the default restart
+    momentum and an automatic step (which backtracks on divergence) ``c₀ = 3``
+    needed about 4× fewer
     iterations than ``c₀ = 10`` on planted problems (κ up to 1000, d up to
     16r, with and without noise) and never failed.
 
-    Chains (deep networks): output layer ``c₀·TΦ/s₁ · s₁^(1/K)``, middle
+    Chains (deep networks): output layer ``c₀·S/s₁ · s₁^(1/K)``, middle
     layers ``s₁^(1/K)`` times a semi-identity, input layer 0. A symmetric
     model takes ``X0`` alone.
     """
-    return _sketch_start(objective, shapes, _resolve(unbalanced, scale), random_state)
+    c0 = _resolve(unbalanced, scale)
+    q = _power_iter(unbalanced, power_iter)
+    return _sketch_start(objective, shapes, c0, random_state, q)
 
 
-@_start("pair", "symmetric", default_scale=1.0)
-def nystrom(objective, shapes, *, scale, random_state, learning_rate=None):
+@_start("pair", "symmetric", default_scale=1.0, default_power_iter=SKETCH_POWER_ITER)
+def nystrom(
+    objective, shapes, *, scale, random_state, learning_rate=None, power_iter="auto"
+):
     """Sketch start ``X0 = TΩ``, ``Y0 = 0`` (Li, Zhang, Mokhtari & He, 2025).
 
     Normalised like :func:`unbalanced` but with ``c₀ = init_scale`` defaulting
-    to 1. Meant for the preconditioned optimizers: one ScaledGD step with η = 1
-    gives ``Y1 = TᵀX0 (X0ᵀX0)^†``, i.e. ``X0 Y1ᵀ`` is the projection of ``T``
-    on the range of ``TΩ`` — exact when that range has the rank of ``T``.
+    to 1, and sharpened by the same ``init_power_iter`` power iterations
+    (default 4; 0 is the paper's ``TΩ``). Meant for the preconditioned
+    optimizers: one ScaledGD step with η = 1 gives ``Y1 = TᵀX0 (X0ᵀX0)^†``,
+    i.e. ``X0 Y1ᵀ`` is the projection of ``T`` on the range of ``X0`` — exact
+    when that range has the rank of ``T``.
     """
-    return _sketch_start(objective, shapes, _resolve(nystrom, scale), random_state)
+    c0 = _resolve(nystrom, scale)
+    q = _power_iter(nystrom, power_iter)
+    return _sketch_start(objective, shapes, c0, random_state, q)
 
 
 @_start("pair", default_scale=1.0, needs_learning_rate=True)
-def ward_kolda(objective, shapes, *, scale, random_state, learning_rate):
+def ward_kolda(
+    objective, shapes, *, scale, random_state, learning_rate, power_iter="auto"
+):
     """Asymmetric random start of Ward & Kolda (NeurIPS 2023) for AltGD.
 
     ``X0 = TΦ₁ / (√η · C · σ₁)`` and ``Y0 = √η · D · σ₁ · Φ₂`` with Φ₁, Φ₂ of
@@ -180,7 +242,9 @@ def _random_start(objective, shapes, c, random_state, orthogonal):
 
 
 @_start(*_ALL, default_scale=1e-4)
-def small_random(objective, shapes, *, scale, random_state, learning_rate=None):
+def small_random(
+    objective, shapes, *, scale, random_state, learning_rate=None, power_iter="auto"
+):
     """Small Gaussian start (Stöger & Soltanolkotabi, 2021).
 
     Every factor ``α·σ₁^(1/K)·G`` with G of i.i.d. N(0, 1/rows) entries
@@ -194,7 +258,9 @@ def small_random(objective, shapes, *, scale, random_state, learning_rate=None):
 
 
 @_start(*_ALL, default_scale=1.0)
-def gaussian(objective, shapes, *, scale, random_state, learning_rate=None):
+def gaussian(
+    objective, shapes, *, scale, random_state, learning_rate=None, power_iter="auto"
+):
     """Gaussian start at the scale of the solution.
 
     Same construction as :func:`small_random` with ``init_scale`` defaulting
@@ -205,7 +271,9 @@ def gaussian(objective, shapes, *, scale, random_state, learning_rate=None):
 
 
 @_start(*_ALL, default_scale=1.0)
-def orthogonal(objective, shapes, *, scale, random_state, learning_rate=None):
+def orthogonal(
+    objective, shapes, *, scale, random_state, learning_rate=None, power_iter="auto"
+):
     """Scaled semi-orthogonal start: every factor ``c·σ₁^(1/K)·Q``.
 
     ``Q`` has orthonormal columns (orthonormal rows when the factor is wide),
@@ -217,7 +285,9 @@ def orthogonal(objective, shapes, *, scale, random_state, learning_rate=None):
 
 
 @_start("pair", "chain", default_scale=1.0)
-def balanced(objective, shapes, *, scale, random_state, learning_rate=None):
+def balanced(
+    objective, shapes, *, scale, random_state, learning_rate=None, power_iter="auto"
+):
     """A random model split evenly over the factors (a balanced network).
 
     A Gaussian m×n matrix ``G = U S Vᵀ`` is normalised to ``σ₁ = 1`` and
@@ -246,7 +316,9 @@ def balanced(objective, shapes, *, scale, random_state, learning_rate=None):
 
 
 @_start("pair", "symmetric", default_scale=1.0)
-def spectral(objective, shapes, *, scale, random_state, learning_rate=None):
+def spectral(
+    objective, shapes, *, scale, random_state, learning_rate=None, power_iter="auto"
+):
     """Spectral start: the top-``width`` SVD ``T ≈ U S Vᵀ``.
 
     ``X0 = c·U√S``, ``Y0 = c·V√S`` (``c = init_scale``, default 1); columns

@@ -125,8 +125,7 @@ def top_singular_value(X):
     if X.size == 0:
         return 0.0
     small = X.T @ X if X.shape[0] >= X.shape[1] else X @ X.T
-    top = scipy.linalg.eigvalsh(small, subset_by_index=[small.shape[0] - 1] * 2)
-    return float(np.sqrt(max(top[0], 0.0)))
+    return float(np.sqrt(max(top_eigenvalue(small), 0.0)))
 
 
 def spectral_norm(T, random_state):
@@ -184,6 +183,54 @@ def right_solve(G, H, damping):
     return ((G @ Vk) / w[keep]) @ Vk.T
 
 
+#: Extra sketch columns of :func:`ritz_basis`, as ``randomized_svd`` has them.
+RANGE_OVERSAMPLES = 10
+
+
+def _normalised(Z):
+    """A well-conditioned basis of the range of ``Z``: the permuted unit-lower
+    factor of its LU decomposition (half the cost of a QR, which is only
+    needed at the end)."""
+    return scipy.linalg.lu(Z, permute_l=True, check_finite=False)[0]
+
+
+def ritz_basis(T, width, power_iter, random_state, oversamples=RANGE_OVERSAMPLES):
+    """Orthonormal columns spanning ``T``'s top-``width`` range, and their
+    Ritz values.
+
+    A randomized range finder (Halko, Martinsson & Tropp, 2011): ``Z = TΩ``
+    with Ω Gaussian of ``width + oversamples`` columns, ``power_iter``
+    passes ``Z ← T Tᵀ Z`` (each factor re-normalised by LU), ``Q = qr(Z)``;
+    then the SVD of the small ``QᵀT = U_B S Wᵀ`` rotates ``Q`` to its Ritz
+    vectors ``Q U_B``, of which the first ``width`` (decreasing Ritz values
+    ``S``) are returned. ``Q U_B Sᵢ`` approximates ``T``'s leading singular
+    triplets; the basis is independent of ``T``'s scale. Costs
+    ``2·power_iter + 2`` products of ``T`` with ``width + oversamples``
+    columns. Columns beyond the number the sketch can hold
+    (``min(m, n)``) are 0, with Ritz value 0.
+
+    Returns ``basis`` of shape (m, width), in ``T``'s dtype, and ``values``
+    (float64, decreasing).
+    """
+    m, n = T.shape
+    k = min(width + oversamples, m, n)
+    omega = random_state.standard_normal((n, k)).astype(T.dtype, copy=False)
+    Z = np.asarray(T @ omega)
+    for _ in range(power_iter):
+        Z = _normalised(np.asarray(T.T @ _normalised(Z)))
+        Z = np.asarray(T @ Z)
+    Q, _ = np.linalg.qr(Z)
+    B = np.asarray(T.T @ Q).T  # QᵀT, from a product sparse data does fast
+    with single_threaded():
+        U_B, values, _ = np.linalg.svd(B, full_matrices=False)
+    keep = min(width, k)
+    basis = np.zeros((m, width), dtype=T.dtype)
+    basis[:, :keep] = Q @ U_B[:, :keep]
+    out = np.zeros(width)
+    out[:keep] = values[:keep]
+    return basis, out
+
+
 def operator_norm(matmat, rmatmat, n, dtype, n_iter=8, block=3):
     """Estimate ``‖E‖₂`` of an operator given by ``E @ V`` and ``Eᵀ @ U``.
 
@@ -215,7 +262,12 @@ def top_eigenvalue(G):
     if not G.size:
         return 0.0
     n = G.shape[0]
-    return float(scipy.linalg.eigvalsh(G, subset_by_index=[n - 1, n - 1])[0])
+    try:
+        return float(scipy.linalg.eigvalsh(G, subset_by_index=[n - 1, n - 1])[0])
+    except np.linalg.LinAlgError:
+        # LAPACK's ?syevr can fail on a multiple of the identity (the Gram of
+        # the sharpened unbalanced start); the full ?syevd does not
+        return float(np.linalg.eigvalsh(G)[-1])
 
 
 def product_svd(X, Y):

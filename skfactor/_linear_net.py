@@ -122,8 +122,8 @@ default="unbalanced"
         - ``"spectral"``, ``"nystrom"``, ``"ward_kolda"``: with one hidden
           layer, FactorizationNAG's starts for ``T``.
         - a list ``[W₁, …, W_N]`` of arrays of shapes (d₁, p), …, (q, d_{N−1}).
-    learning_rate, momentum, damping, init_scale, max_iter, tol, \
-random_state, verbose, warm_start :
+    learning_rate, momentum, damping, init_scale, init_power_iter, max_iter, \
+tol, random_state, verbose, warm_start :
         As in :class:`FactorizationNAG`; a warm refit continues only when the
         layers' shapes (``hidden_layer_sizes``, the numbers of features and
         outputs) are unchanged, and starts afresh from ``init`` otherwise.
@@ -181,6 +181,7 @@ random_state, verbose, warm_start :
         momentum="auto",
         damping="auto",
         init_scale="auto",
+        init_power_iter="auto",
         fit_intercept=True,
         max_iter=1000,
         tol=1e-6,
@@ -195,6 +196,7 @@ random_state, verbose, warm_start :
         self.momentum = momentum
         self.damping = damping
         self.init_scale = init_scale
+        self.init_power_iter = init_power_iter
         self.fit_intercept = fit_intercept
         self.max_iter = max_iter
         self.tol = tol

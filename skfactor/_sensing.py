@@ -104,6 +104,9 @@ default="small_random"
         For nag and heavy_ball.
     init_scale : float or "auto", default="auto"
         Scale of the start (small_random: α = 1e-4 relative to √σ₁(T)).
+    init_power_iter : int >= 0 or "auto", default="auto"
+        Power iterations of the sketch starts (``"unbalanced"``,
+        ``"nystrom"``), as in :class:`FactorizationNAG`.
     fit_intercept : bool, default=False
         Fit ``b``; it is eliminated in closed form at every iteration
         (``b = mean(y − 𝒜(M))``), so sparse designs stay sparse.
@@ -183,6 +186,7 @@ learning_rate_, damping_ :
         damping="auto",
         momentum="auto",
         init_scale="auto",
+        init_power_iter="auto",
         fit_intercept=False,
         max_iter=1000,
         tol=1e-6,
@@ -199,6 +203,7 @@ learning_rate_, damping_ :
         self.damping = damping
         self.momentum = momentum
         self.init_scale = init_scale
+        self.init_power_iter = init_power_iter
         self.fit_intercept = fit_intercept
         self.max_iter = max_iter
         self.tol = tol

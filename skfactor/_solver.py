@@ -22,6 +22,8 @@ from .exceptions import DivergenceError
 
 #: Window (iterations) of the plateau rule.
 N_ITER_NO_CHANGE = 10
+#: The first iteration at which the early plateau rule may stop a fit.
+EARLY_MIN_ITER = 2
 #: Without a saddle probe, the plateau rule waits until the best loss is below
 #: this fraction of the zero model's loss (the zero model is a saddle).
 SADDLE_FRACTION = 0.999
@@ -115,9 +117,10 @@ class _Rising:
 class _Plateau:
     """The plateau rule (see :func:`minimize`), with its saddle probe."""
 
-    def __init__(self, objective, tol, f0, ref):
+    def __init__(self, objective, tol, f0, ref, start_loss=None):
         self.objective, self.tol, self.f0 = objective, tol, f0
         self.ref = ref
+        self.start_loss = f0 if start_loss is None else start_loss
         self.probe_after = 0
         self.wait = N_ITER_NO_CHANGE
         self.has_probe = None
@@ -126,7 +129,7 @@ class _Plateau:
         """``None`` (go on), ``"plateau"`` or ``"precision"``."""
         w = N_ITER_NO_CHANGE
         if k < 2 * w:
-            return None
+            return self._early(losses, k, f, best_loss, point)
         before = float(np.median(losses[k - 2 * w : k - w]))
         recent = float(np.median(losses[k - w : k]))
         rounding = ROUNDING_UNITS * self.objective.loss_rounding(recent)
@@ -146,6 +149,35 @@ class _Plateau:
         if k < self.probe_after:
             return None
         if self._at_saddle(k, point, recent, best_loss, rounding):
+            return None
+        return reason
+
+    def _early(self, losses, k, f, best_loss, point):
+        """The rule before two full windows exist (``k < 2·N_ITER_NO_CHANGE``).
+
+        The best loss ``b_j`` (the envelope, from the start's loss ``b_0``)
+        over the last half of the run, ``b_⌊k/2⌋ − b_k``, as a per-iteration
+        rate projected over ``max(k, N_ITER_NO_CHANGE)`` more iterations,
+        plus the current iterate's excess over ``b_k``: what going on would
+        still gain. Flat when that is below ``tol·min(b_k, progress)``.
+        """
+        if k < EARLY_MIN_ITER:
+            return None
+        h = k // 2
+        half = min([self.start_loss, *losses[:h]])
+        horizon = max(k, N_ITER_NO_CHANGE)
+        gain = (half - best_loss) * horizon / (k - h) + (f - best_loss)
+        rounding = ROUNDING_UNITS * self.objective.loss_rounding(best_loss)
+        progress = max(self.f0 - best_loss, 0.0)
+        if gain <= rounding:
+            reason = "precision"
+        elif gain <= self.tol * min(best_loss, progress):
+            reason = "plateau"
+        else:
+            return None
+        if k < self.probe_after:
+            return None
+        if self._at_saddle(k, point, best_loss, best_loss, rounding):
             return None
         return reason
 
@@ -192,6 +224,7 @@ def minimize(
     unit=None,
     advice="",
     initial_loss=None,
+    restart_after_first=False,
 ):
     """Run ``optimizer`` on ``objective`` from ``factors``.
 
@@ -270,6 +303,10 @@ def minimize(
     initial_loss : float, optional
         The loss the fit's progress is measured from, when larger than that of
         ``factors`` (a warm refit continues the progress of the first fit).
+    restart_after_first : bool
+        Restart the optimizer's state (momentum) after the first iteration,
+        whose displacement solved a block of the problem (see
+        ``skfactor._step_size.restart_after_first_step``).
     """
     unit = DataUnit() if unit is None else unit
     step_unit = optimizer.step_unit
@@ -291,7 +328,7 @@ def minimize(
     backtracks = 0
     floor = tol * tol * ref
     # a warm refit measures its progress from where the first fit started
-    plateau = _Plateau(objective, tol, max(f0, initial_loss or 0.0), ref)
+    plateau = _Plateau(objective, tol, max(f0, initial_loss or 0.0), ref, f0)
     rising = _Rising(objective)
     converged, reason, k = False, "max_iter", 0
     # a zero start where the zero model is optimal: one (null) step, done
@@ -354,6 +391,8 @@ def minimize(
                 n_iter=k,
                 loss_curve=unit.loss_to_user(np.asarray(losses)),
             )
+        if k == 1 and restart_after_first:
+            state = optimizer.init_state(objective, point)
         if f < best_loss:
             # factors only: the cache (residuals, products) is not kept alive
             best_loss, best_point, best_k = f, objective.point(point.factors), k

@@ -71,6 +71,26 @@ def natural_learning_rate(optimizer, objective):
     return 1.0 / ((K + 1) * beta * sigma1 ** (2.0 - 2.0 / K))
 
 
+def restart_after_first_step(optimizer, start, objective, auto):
+    """Whether momentum starts after the first iteration.
+
+    With a frozen-step start and the automatic step, the first iteration
+    minimizes the loss over the last factor, the others frozen: exactly when
+    they have equal singular values (the sharpened unbalanced start),
+    nearly otherwise. Its displacement is a solve, not a velocity: carried
+    as momentum it overshoots the minimizer (by β₂ ≈ 0.28 with Nesterov's
+    schedule, a loss several times the first iterate's from a good start).
+    So the restart schedule (``momentum="auto"``) begins after it; a
+    constant momentum, the papers' setting, keeps it.
+    """
+    return bool(
+        auto
+        and getattr(start, "frozen_step", False)
+        and objective.layout == "pair"
+        and getattr(optimizer, "momentum", None) == "auto"
+    )
+
+
 def auto_learning_rate(optimizer, start, objective, point, start_step=None):
     """``learning_rate="auto"`` (see the module docstring)."""
     beta = _curvature_scale(objective)

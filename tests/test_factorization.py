@@ -43,8 +43,14 @@ def small():
 def test_nag_and_gd_recover_planted_matrix_and_nag_is_faster(planted, d):
     iterations = {}
     for name in ("gd", "nag"):
+        # the paper's sketch: a sharpened one solves planted data at once
         model = FactorizationNAG(
-            d, optimizer=name, tol=1e-9, max_iter=50_000, random_state=0
+            d,
+            optimizer=name,
+            tol=1e-9,
+            max_iter=50_000,
+            init_power_iter=0,
+            random_state=0,
         ).fit(planted)
         assert model.converged_
         assert rel_err(model, planted) < 1e-8
@@ -307,7 +313,9 @@ def test_verbose_prints_progress(small, capsys):
 
 def test_convergence_warning_once_only_with_positive_tol(small):
     with pytest.warns(ConvergenceWarning, match="max_iter=5") as record:
-        FactorizationNAG(3, optimizer="gd", max_iter=5, random_state=0).fit(small)
+        FactorizationNAG(
+            3, optimizer="gd", max_iter=5, init_power_iter=0, random_state=0
+        ).fit(small)
     assert len([w for w in record if w.category is ConvergenceWarning]) == 1
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -453,7 +461,8 @@ def test_grid_search_over_learning_rate_and_optimizer(planted):
     rng = np.random.RandomState(0)
     A = planted + 1e-3 * rng.standard_normal(planted.shape)
     search = GridSearchCV(
-        FactorizationNAG(5, max_iter=200, random_state=0),
+        # the papers' start: with a sharpened one every candidate is optimal
+        FactorizationNAG(5, max_iter=200, init_power_iter=0, random_state=0),
         {"optimizer": ["gd", "nag"], "learning_rate": ["auto", 1e-4]},
         cv=3,
     )

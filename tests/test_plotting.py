@@ -104,7 +104,7 @@ def test_all_three_estimators_pipelines_and_searches():
     pipe = make_pipeline(StandardScaler(), LinearNetRegressor((3,), random_state=0))
     pipe.fit(Xr, Xr[:, 0])
     search = GridSearchCV(
-        FactorizationNAG(2, max_iter=100, random_state=0),
+        FactorizationNAG(2, max_iter=100, init_power_iter=0, random_state=0),
         {"optimizer": ["gd", "nag"]},
         cv=2,
     ).fit(rng.standard_normal((20, 6)))

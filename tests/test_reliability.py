@@ -683,12 +683,12 @@ def test_verbose_prints_the_last_iteration_once(capsys):
 @pytest.mark.parametrize(
     "make, data, suggested",
     [
-        (lambda o: FactorizationNAG(3, optimizer=o, max_iter=3), "A", True),
-        (lambda o: LowRankImputer(3, optimizer=o, max_iter=3), "A", True),
-        (lambda o: MatrixSensingPrecGD(2, optimizer=o, max_iter=3), "sensing", True),
-        (lambda o: LinearNetRegressor((3,), optimizer=o, max_iter=3), "Ay", True),
+        (lambda o: FactorizationNAG(3, optimizer=o, max_iter=1), "A", True),
+        (lambda o: LowRankImputer(3, optimizer=o, max_iter=1), "A", True),
+        (lambda o: MatrixSensingPrecGD(2, optimizer=o, max_iter=1), "sensing", True),
+        (lambda o: LinearNetRegressor((3,), optimizer=o, max_iter=1), "Ay", True),
         # a deep network refuses the preconditioned optimizers: none suggested
-        (lambda o: LinearNetRegressor((3, 3), optimizer=o, max_iter=3), "Ay", False),
+        (lambda o: LinearNetRegressor((3, 3), optimizer=o, max_iter=1), "Ay", False),
     ],
     ids=["factorization", "imputer", "sensing", "linear-net", "deep-net"],
 )

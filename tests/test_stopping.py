@@ -137,7 +137,7 @@ def test_every_stop_reason_is_documented():
     for reason in STOP_REASONS:
         assert f'``"{reason}"``' in guide
         assert f'"{reason}"' in FactorizationNAG.__doc__
-    model = FactorizationNAG(3, max_iter=5, random_state=0)
+    model = FactorizationNAG(3, init="gaussian", max_iter=5, random_state=0)
     with pytest.warns(ConvergenceWarning):
         model.fit(make_low_rank_matrix(30, 20, 3, 10, random_state=0)[0])
     assert model.stop_reason_ == "max_iter" and not model.converged_
@@ -285,11 +285,10 @@ def test_a_warm_refit_stops_where_one_longer_fit_would():
     """Warm refits continue the first fit's progress: the plateau rule
     measures it from where the first fit started, not from the warm point."""
     A, *_ = make_low_rank_matrix(80, 60, 4, 30, noise=1e-3, random_state=0)
-    one = FactorizationNAG(4, optimizer="gd", max_iter=5000, random_state=0).fit(A)
+    kwargs = dict(optimizer="gd", init_power_iter=0, random_state=0)
+    one = FactorizationNAG(4, max_iter=5000, **kwargs).fit(A)
     assert one.stop_reason_ == "plateau"
-    warm = FactorizationNAG(
-        4, optimizer="gd", max_iter=one.n_iter_ // 2, random_state=0, warm_start=True
-    )
+    warm = FactorizationNAG(4, max_iter=one.n_iter_ // 2, warm_start=True, **kwargs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         warm.fit(A)

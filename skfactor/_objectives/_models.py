@@ -10,6 +10,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse.linalg
 
+from .._linalg import top_eigenvalue
 from .._threads import single_threaded
 
 
@@ -105,7 +106,7 @@ class SymmetricModel:
         S = S.toarray() if hasattr(S, "toarray") else np.asarray(S)
         n = S.shape[0]
         if n <= 500:
-            top = scipy.linalg.eigvalsh(S, subset_by_index=[n - 1, n - 1])[0]
+            top = top_eigenvalue(S)
         else:
             v0 = np.ones(n, dtype=S.dtype)
             top = scipy.sparse.linalg.eigsh(S, k=1, which="LA", v0=v0)[0][0]
