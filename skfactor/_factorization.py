@@ -1,5 +1,6 @@
 """FactorizationNAG: low-rank factorization A ≈ X Yᵀ as a transformer."""
 
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -21,6 +22,7 @@ from ._linalg import (
     product_svd,
     residual_sq_norm,
     scale_exponent,
+    thin_qr,
 )
 from ._objectives import FactorizationObjective, MaskedFactorizationObjective
 from ._threads import single_threaded
@@ -90,7 +92,8 @@ def _masked_coefficients(A, Y, full_map, ridge=0.0):
 def _least_squares_map(Y, ridge=0.0):
     """``(Yᵀ)^†`` of shape (n, d): ``A @ it`` solves ``min_Z ‖A − Z Yᵀ‖``.
 
-    Computed from the thin SVD of Y; singular values below
+    Computed from a thin QR of Y and the pseudo-inverse of its d×d factor;
+    singular values below
     ``max(n, d)·eps·s₁`` are treated as zero, so the map stays bounded when
     ``YᵀY`` is singular (over-parameterized fits). With ``ridge > 0`` it is
     ``Y (YᵀY + ridge·I)⁻¹``, the solution of the ridge problem
@@ -100,7 +103,31 @@ def _least_squares_map(Y, ridge=0.0):
         d = Y.shape[1]
         gram = Y.T @ Y + ridge * np.eye(d, dtype=Y.dtype)
         return np.linalg.solve(gram, Y.T).T.astype(Y.dtype, copy=False)
-    return scipy.linalg.pinv(Y.T).astype(Y.dtype, copy=False)
+    # (Yᵀ)^† = Q (Rᵀ)^† for Y = QR: a d×d pseudo-inverse instead of an
+    # SVD of Y, with the same cutoff relative to s₁(Y)
+    n, d = Y.shape
+    Q, R = thin_qr(Y)
+    cutoff = max(n, d) * float(np.finfo(Y.dtype).eps)
+    with single_threaded():
+        inverse = scipy.linalg.pinv(R.T.astype(np.float64), rtol=cutoff)
+    return (Q @ inverse.astype(Y.dtype, copy=False)).astype(Y.dtype, copy=False)
+
+
+#: The solver's last loss gives ``reconstruction_err_`` when its rounding
+#: error is below this fraction of it (float64 fits to a relative error above
+#: about 5e-4); otherwise the residual is summed exactly.
+_SOLVER_LOSS_PRECISION = 1e-9
+
+
+def _solver_error(objective, fitted, unit):
+    """``‖P_Ω(XYᵀ − A)‖_F / unit.response`` from the final iterate's recorded
+    loss, or None when it carries a penalty or too much rounding."""
+    if objective.penalty or not len(fitted["loss_curve_"]):
+        return None
+    loss = unit.loss_to_internal(float(fitted["loss_curve_"][-1]))
+    if not objective.loss_rounding(loss) <= _SOLVER_LOSS_PRECISION * loss:
+        return None
+    return math.sqrt(2.0 * loss)
 
 
 class FactorizationNAG(
@@ -508,13 +535,26 @@ default="unbalanced"
             objective, [(m, d), (n, d)], unit, warm=warm
         )
         ridge = unit.damping_to_user(objective.penalty)
-        return self._set_fitted(factors, fitted, A, ridge, unit.response, missing)
+        return self._set_fitted(
+            factors,
+            fitted,
+            A,
+            ridge,
+            unit.response,
+            missing,
+            error=_solver_error(objective, fitted, unit),
+        )
 
-    def _set_fitted(self, factors, fitted, A, ridge, scale=1.0, missing=False):
+    def _set_fitted(
+        self, factors, fitted, A, ridge, scale=1.0, missing=False, error=None
+    ):
         """Publish the model of ``factors`` (user units) fitted to ``A``, in
-        its SVD form (see ``product_svd``) and as the raw factors."""
+        its SVD form (see ``product_svd``) and as the raw factors.
+        ``error``: ``‖P_Ω(XYᵀ − A)‖_F/scale`` when already known."""
         X_fit, Y_fit = factors
-        error = residual_sq_norm(A, X_fit, Y_fit, scale=scale, ignore_nan=missing)
+        if error is None:
+            sq = residual_sq_norm(A, X_fit, Y_fit, scale=scale, ignore_nan=missing)
+            error = float(np.sqrt(sq))
         U, s, Vt, K = product_svd(X_fit, Y_fit)
         embedding = U * s
         # TruncatedSVD's definitions, on the fitted rows: the variance of each
@@ -535,7 +575,7 @@ default="unbalanced"
                 "left_factor_": X_fit,
                 "right_factor_": Y_fit,
                 "n_components_": Y_fit.shape[1],
-                "reconstruction_err_": scale * float(np.sqrt(error)),
+                "reconstruction_err_": scale * error,
                 # the X-subproblem of the penalized loss, in the data's units
                 "_ridge": float(ridge),
                 "_raw_map": raw_map,

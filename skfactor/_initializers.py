@@ -47,7 +47,7 @@ import scipy.linalg
 import scipy.sparse as sp
 from sklearn.utils.extmath import randomized_svd
 
-from ._linalg import ritz_basis, top_singular_value
+from ._linalg import RITZ_RESOLUTION, ritz_basis, top_singular_value
 
 #: Ward & Kolda's Y-scale constant D relative to their X-scale constant C.
 WARD_KOLDA_D = 0.01
@@ -108,7 +108,8 @@ def _sketch_start(objective, shapes, c0, random_state, power_iter):
     sketch); with ``power_iter ≥ 1``, ``S = s₁·Q`` with ``Q`` the orthonormal
     Ritz vectors of :func:`~skfactor._linalg.ritz_basis` and ``s₁`` the top
     Ritz value (≈ σ₁(T)), so that every column of ``X0`` has norm ``c₀√s₁``
-    (0 for Ritz values below ``max(m, n)·eps·s₁``: beyond the numerical rank).
+    (0 for Ritz values below ``max(max(m, n)·eps, 1e-7)·s₁``: beyond the
+    numerical rank, or the sketch's resolution).
     """
     T = objective.target
     if power_iter > 0:
@@ -116,7 +117,8 @@ def _sketch_start(objective, shapes, c0, random_state, power_iter):
         s1 = float(values[0])
         # directions beyond the numerical rank are rounding's: they start at
         # 0 (as in the spectral start), so the start stays in T's span
-        cutoff = max(T.shape) * np.finfo(T.dtype).eps * s1
+        resolution = max(max(T.shape) * np.finfo(T.dtype).eps, RITZ_RESOLUTION)
+        cutoff = resolution * s1
         first = Q * np.where(values > cutoff, s1, 0.0).astype(T.dtype)
     else:
         first = _sketch(T, shapes[0][1], random_state)

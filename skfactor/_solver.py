@@ -159,7 +159,12 @@ class _Plateau:
         over the last half of the run, ``b_⌊k/2⌋ − b_k``, as a per-iteration
         rate projected over ``max(k, N_ITER_NO_CHANGE)`` more iterations,
         plus the current iterate's excess over ``b_k``: what going on would
-        still gain. Flat when that is below ``tol·min(b_k, progress)``.
+        still gain. Flat when that is below ``tol·b_k``: the error is within
+        about ``tol/2`` of what those iterations would give. The saddle probe
+        runs only while the best loss is within 0.1% of the zero model's. A
+        good start (a sharpened sketch, a spectral start) ends here; a poor
+        one makes fast progress and goes on to the windowed rule, which also
+        weighs the progress made.
         """
         if k < EARLY_MIN_ITER:
             return None
@@ -168,16 +173,20 @@ class _Plateau:
         horizon = max(k, N_ITER_NO_CHANGE)
         gain = (half - best_loss) * horizon / (k - h) + (f - best_loss)
         rounding = ROUNDING_UNITS * self.objective.loss_rounding(best_loss)
-        progress = max(self.f0 - best_loss, 0.0)
         if gain <= rounding:
             reason = "precision"
-        elif gain <= self.tol * min(best_loss, progress):
+        elif gain <= self.tol * best_loss:
             reason = "plateau"
         else:
             return None
         if k < self.probe_after:
             return None
-        if self._at_saddle(k, point, best_loss, best_loss, rounding):
+        # so early, only a start at a saddle can be on a saddle's plateau: the
+        # zero model's (a small start, within 0.1% of its loss), or one a
+        # user built (exactly stationary: no gradient step leaves it anyway)
+        if best_loss >= SADDLE_FRACTION * self.ref and self._at_saddle(
+            k, point, best_loss, best_loss, rounding
+        ):
             return None
         return reason
 

@@ -5,6 +5,7 @@ import scipy.sparse as sp
 
 from .._linalg import (
     divide_exactly,
+    entries,
     operator_norm,
     residual_sq_norm,
     sq_norm,
@@ -16,20 +17,13 @@ from ._models import PairModel
 #: Elements of one row block of the model on the missing set (2 MiB float64).
 _MASK_BLOCK_ELEMENTS = 1 << 20
 
-#: Observations per chunk when evaluating a model at given entries.
-_CHUNK = 1 << 14
 
-
-def entries(L, R, rows, cols):
-    """``(L Rᵀ)[rows, cols]`` without forming ``L Rᵀ``: O(len(rows)·r), in
-    chunks so the gathered rows of ``L`` and ``R`` stay small."""
-    out = np.empty(len(rows), dtype=np.result_type(L, R))
-    for start in range(0, len(rows), _CHUNK):
-        stop = start + _CHUNK
-        out[start:stop] = np.einsum(
-            "ij,ij->i", L[rows[start:stop]], R[cols[start:stop]]
-        )
-    return out
+def _product(A, F):
+    """``A @ F``, without reading ``A`` when ``F`` is zero (the last factor of
+    an unbalanced start)."""
+    if F.any():
+        return np.asarray(A @ F)
+    return np.zeros((A.shape[0], F.shape[1]), dtype=np.result_type(A.dtype, F.dtype))
 
 
 class FactorizationObjective(Objective):
@@ -86,14 +80,14 @@ class FactorizationObjective(Objective):
     def _AY(self, point):
         AY = point.cache.get("AY")
         if AY is None:
-            AY = self.A @ point.factors[1]
+            AY = _product(self.A, point.factors[1])
             point.cache["AY"] = AY
         return AY
 
     def _AtX(self, point):
         AtX = point.cache.get("AtX")
         if AtX is None:
-            AtX = self.A.T @ point.factors[0]
+            AtX = _product(self.A.T, point.factors[0])
             point.cache["AtX"] = AtX
         return AtX
 
