@@ -380,13 +380,13 @@ def top_eigenvalue(G):
 def product_svd(X, Y):
     """The SVD ``X Yᵀ = U diag(s) Vt`` of a factored matrix, at O((m+n)d²).
 
-    QR of both factors (``X = Q_x R_x``, ``Y = Q_y R_y``, :func:`thin_qr`)
-    and the SVD of the small core ``R_x R_yᵀ = U_c diag(s) V_cᵀ``:
-    ``U = Q_x U_c``, ``Vt = V_cᵀ Q_yᵀ``. The singular values decrease; the
-    signs follow scikit-learn's ``svd_flip(u_based_decision=False)`` (the
-    largest entry of each row of ``Vt`` is positive), as ``TruncatedSVD`` and ``PCA`` fix theirs. With
-    ``d > min(m, n)`` the last ``d − min(m, n)`` singular values are 0 and
-    their rows of ``Vt`` (columns of ``U``) are zero.
+    QR of both factors (``X = Q_x R_x``, ``Y = Q_y R_y``, :func:`thin_qr`) and
+    the SVD of the small core ``R_x R_yᵀ = U_c diag(s) V_cᵀ``: ``U = Q_x U_c``,
+    ``Vt = V_cᵀ Q_yᵀ``. The singular values decrease; the signs follow
+    scikit-learn's ``svd_flip(u_based_decision=False)`` (the largest entry of
+    each row of ``Vt`` is positive), as ``TruncatedSVD`` and ``PCA`` fix
+    theirs. With ``d > min(m, n)`` the last ``d − min(m, n)`` singular values
+    are 0 and their rows of ``Vt`` (columns of ``U``) are zero.
 
     Returns ``U`` (m, d), ``s`` (d,), ``Vt`` (d, n) and ``K`` (d, d) with
     ``Yᵀ Vtᵀ = K``, the map from coefficients on the rows of ``Yᵀ`` to
