@@ -239,10 +239,9 @@ RANGE_OVERSAMPLES = 10
 
 
 def _normalised(Z):
-    """A well-conditioned basis of the range of ``Z``: the permuted unit-lower
-    factor of its LU decomposition (half the cost of a QR, which is only
-    needed at the end)."""
-    return scipy.linalg.lu(Z, permute_l=True, check_finite=False)[0]
+    """An orthonormal basis of the range of ``Z`` (:func:`thin_qr`), between
+    the products of a power iteration."""
+    return thin_qr(Z)[0]
 
 
 #: :func:`thin_qr` uses Cholesky-QR2 while the first Cholesky factor's
@@ -250,44 +249,49 @@ def _normalised(Z):
 _CHOLESKY_QR_CONDITION = 1e6
 
 
-def _cholesky_factor(Z64):
-    """Upper ``R`` with ``ZᵀZ = RᵀR``, or None when ``Z`` is rank deficient or
-    too ill-conditioned for its Gram."""
+def _cholesky_inverse(Z64):
+    """``R⁻¹`` for the upper ``R`` with ``ZᵀZ = RᵀR``, or None when ``Z`` is
+    rank deficient or too ill-conditioned for its Gram. numpy only (see
+    :func:`thin_qr`)."""
     G = Z64.T @ Z64
     try:
         with single_threaded():
-            R = scipy.linalg.cholesky(G, lower=False, check_finite=False)
-            condition = np.linalg.cond(R) if np.all(np.isfinite(R)) else np.inf
+            R = np.linalg.cholesky(G).T
+            if not np.linalg.cond(R) <= _CHOLESKY_QR_CONDITION:
+                return None
+            return R, np.linalg.inv(R)
     except np.linalg.LinAlgError:
         return None
-    return R if condition <= _CHOLESKY_QR_CONDITION else None
 
 
 def thin_qr(Z):
     """``Z = Q R`` with orthonormal ``Q`` (m, k) and upper ``R`` (k, k), for a
     tall ``Z``.
 
-    Cholesky-QR2 in float64 (the Gram's Cholesky factor, ``Z R₁⁻¹``, then
-    once more to restore orthogonality to rounding, which holds while
-    ``κ(Z) ≲ 1e6``): two symmetric products and two triangular solves, a
-    fraction of a Householder QR's time for m ≫ k (0.02 s instead of 0.19 s
-    for 100000 × 30 here). Householder QR (numpy's) for ill-conditioned or
-    rank-deficient ``Z`` and for matrices that are not tall. Returns arrays
-    of ``Z``'s dtype.
+    Cholesky-QR2 in float64: ``Q₁ = Z R₁⁻¹`` with ``R₁`` the Cholesky factor
+    of ``ZᵀZ``, then once more to restore orthogonality to rounding, which
+    holds while ``κ(Z) ≲ 1e6``. That is two symmetric products and two
+    products with a k×k inverse, a fraction of a Householder QR's time for
+    m ≫ k (0.02 s instead of 0.19 s for 100000 × 30 here). Householder QR
+    for ill-conditioned or rank-deficient ``Z`` and for matrices that are not
+    tall. Only ``numpy.linalg`` is used: alternating numpy's and scipy's BLAS
+    pools (each bundles its own) made them fight over the cores, 6× slower
+    on small matrices. Returns arrays of ``Z``'s dtype.
     """
     m, k = Z.shape
     if k == 0 or m < 4 * k:
         return np.linalg.qr(Z)
     Z64 = np.asarray(Z, dtype=np.float64)
-    R1 = _cholesky_factor(Z64)
-    if R1 is None:
+    first = _cholesky_inverse(Z64)
+    if first is None:
         return np.linalg.qr(Z)
-    Q = scipy.linalg.solve_triangular(R1, Z64.T, trans="T", check_finite=False).T
-    R2 = _cholesky_factor(Q)
-    if R2 is None:
+    Q = Z64 @ first[1]
+    second = _cholesky_inverse(Q)
+    if second is None:
         return np.linalg.qr(Z)
-    Q = scipy.linalg.solve_triangular(R2, Q.T, trans="T", check_finite=False).T
-    return Q.astype(Z.dtype, copy=False), (R2 @ R1).astype(Z.dtype, copy=False)
+    Q = Q @ second[1]
+    R = second[0] @ first[0]
+    return Q.astype(Z.dtype, copy=False), np.triu(R).astype(Z.dtype, copy=False)
 
 
 #: Ritz values below this fraction of the top one are beyond the resolution
@@ -301,7 +305,8 @@ def ritz_basis(T, width, power_iter, random_state, oversamples=RANGE_OVERSAMPLES
 
     A randomized range finder (Halko, Martinsson & Tropp, 2011): ``Z = TΩ``
     with Ω Gaussian of ``width + oversamples`` columns, ``power_iter``
-    passes ``Z ← T Tᵀ Z`` (each factor re-normalised by LU), ``Q = qr(Z)``;
+    passes ``Z ← T Tᵀ Z`` (re-orthonormalised after each product),
+    ``Q = qr(Z)``;
     then the SVD of the small ``QᵀT = U_B S Wᵀ`` rotates ``Q`` to its Ritz
     vectors ``Q U_B``, of which the first ``width`` (decreasing Ritz values
     ``S``) are returned. ``U_B`` and ``S`` come from the eigenvalues of the
