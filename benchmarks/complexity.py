@@ -103,6 +103,7 @@ def factorization(quick=False):
                         d,
                         optimizer=optimizer,
                         init_scale=c0,
+                        init_power_iter=0,  # the paper's start
                         tol=TARGET,
                         max_iter=cap,
                         random_state=0,

@@ -34,6 +34,7 @@ def paper_setting(n_out=500, n_in=400, n_samples=600, width=20, max_iter=20000):
             tol=1e-6,
             max_iter=max_iter,
             fit_intercept=False,
+            init_power_iter=0,  # the paper's start
             random_state=0,
         )
         with warnings.catch_warnings():

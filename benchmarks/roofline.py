@@ -76,7 +76,11 @@ def _rng():
 def _factorization_start(A, d):
     objective = FactorizationObjective(A)
     factors = unbalanced(
-        objective, pair_shapes(objective, d), scale="auto", random_state=_rng()
+        objective,
+        pair_shapes(objective, d),
+        scale="auto",
+        random_state=_rng(),
+        power_iter=0,  # the paper's start: the regimes measured are its
     )
     eta = 1.0 / np.linalg.norm(factors[0], 2) ** 2
     return objective, factors, eta

@@ -256,11 +256,15 @@ default="unbalanced"
 
     tol : float >= 0, default=1e-4
         Stop when the relative error ``‖XYᵀ − A‖_F/‖A‖_F`` falls below
-        ``tol``, or when the loss is flat at a minimum: over the last two
-        windows of 10 iterations it moved by less than ``tol`` times the
-        smaller of the loss and the progress since the start, or by less than
-        its rounding error. Saddle plateaus (the small start crosses one per
-        singular value) never stop a fit. ``stop_reason_`` says which rule
+        ``tol``, or when the loss is flat at a minimum. In the first 20
+        iterations: the best loss's decrease over the last half of the run,
+        projected over at least 10 more iterations, is below ``tol`` times
+        the loss (the default start stops so after two or three iterations).
+        Later: over the last two windows of 10 iterations the loss moved by
+        less than ``tol`` times the smaller of the loss and the progress
+        since the start. Or it moved by less than its rounding error. Saddle
+        plateaus (the small start crosses one per singular value) never stop
+        a fit. ``stop_reason_`` says which rule
         ended it; ``tol=0`` runs exactly ``max_iter`` iterations.
 
     random_state : int, RandomState instance or None, default=None

@@ -242,6 +242,11 @@ def minimize(
     * **tol**: the relative error ``√(f_k / f_ref) ≤ tol``, where ``f_ref``
       is the loss of the zero model (for factorization
       ``‖XYᵀ − A‖_F / ‖A‖_F ≤ tol``);
+    * **plateau, early** (``2 ≤ k < 2·N_ITER_NO_CHANGE``): with ``b_j`` the
+      best loss after ``j`` iterations (``b_0`` the start's), going on would
+      gain ``(b_⌊k/2⌋ − b_k)·max(k, N_ITER_NO_CHANGE)/(k − ⌊k/2⌋) +
+      (f_k − b_k)``, the last half's rate over a horizon of at least one
+      window; flat when that is at most ``tol·b_k`` (see ``_Plateau._early``);
     * **plateau**: with ``before`` and ``recent`` the median losses of the
       two last windows of ``N_ITER_NO_CHANGE`` iterations, the loss is flat
       when ``|before − recent| ≤ tol·min(before, f_0 − recent)``: a relative
