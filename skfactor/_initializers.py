@@ -45,7 +45,6 @@ entries.
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
-from sklearn.utils.extmath import randomized_svd
 
 from ._linalg import RITZ_RESOLUTION, ritz_basis, top_singular_value
 
@@ -115,6 +114,7 @@ def _sketch_start(objective, shapes, c0, random_state, power_iter):
     if power_iter > 0:
         Q, values = ritz_basis(T, shapes[0][1], power_iter, random_state)
         s1 = float(values[0])
+        objective.offer_target_norm(s1)
         # directions beyond the numerical rank are rounding's: they start at
         # 0 (as in the spectral start), so the start stays in T's span
         resolution = max(max(T.shape) * np.finfo(T.dtype).eps, RITZ_RESOLUTION)
@@ -317,7 +317,13 @@ def balanced(
     return factors
 
 
-@_start("pair", "symmetric", default_scale=1.0)
+#: ``init_power_iter="auto"`` of the spectral start: its balanced factors
+#: move faster than the unbalanced start's, and from a rougher SVD (4 power
+#: iterations) NAG kept improving on the TF-IDF matrix for 185 iterations.
+SPECTRAL_POWER_ITER = 7
+
+
+@_start("pair", "symmetric", default_scale=1.0, default_power_iter=SPECTRAL_POWER_ITER)
 def spectral(
     objective, shapes, *, scale, random_state, learning_rate=None, power_iter="auto"
 ):
@@ -325,8 +331,11 @@ def spectral(
 
     ``X0 = c·U√S``, ``Y0 = c·V√S`` (``c = init_scale``, default 1); columns
     beyond ``min(m, n)`` are zero. A randomized SVD is used for large
-    matrices, an exact one for small. Singular values below
-    ``max(m, n)·eps·σ₁`` (numerically zero) give zero columns. A symmetric
+    matrices (the Ritz vectors of the unbalanced start's sketch, with
+    ``init_power_iter`` power iterations, default 7, at least 1), an exact
+    one for small. Singular values below ``max(m, n)·eps·σ₁`` (numerically
+    zero; ``1e-7·σ₁``, the sketch's resolution, for the randomized SVD) give
+    zero columns. A symmetric
     model takes the top positive eigenpairs instead, ``X0 = c·V√Λ₊``.
     """
     T = objective.target
@@ -335,6 +344,7 @@ def spectral(
     width = shapes[0][1]
     k = min(width, m, n)
     symmetric = objective.layout == "symmetric"
+    resolution = max(m, n) * np.finfo(T.dtype).eps
     if symmetric or min(m, n) <= 2 * k + 10 or m * n <= 250_000:
         dense = T.toarray() if sp.issparse(T) else np.asarray(T)
         if symmetric:
@@ -345,10 +355,14 @@ def spectral(
             U, s, Vt = scipy.linalg.svd(dense, full_matrices=False)
             U, s, Vt = U[:, :k], s[:k], Vt[:k]
     else:
-        U, s, Vt = randomized_svd(T, k, n_iter=7, random_state=random_state)
+        q = _power_iter(spectral, power_iter)
+        U, s, V = ritz_basis(T, k, max(q, 1), random_state, right=True)
+        Vt = V.T
+        objective.offer_target_norm(float(s[0]))
+        resolution = max(resolution, RITZ_RESOLUTION)
     # Directions below the numerical rank are rounding noise: start them at 0.
     top = s[0] if s.size else 0.0
-    s = np.where(s > max(m, n) * np.finfo(T.dtype).eps * top, s, 0.0)
+    s = np.where(s > resolution * top, s, 0.0)
     root = np.sqrt(s).astype(T.dtype)
     X0 = np.zeros((m, width), dtype=T.dtype)
     X0[:, :k] = c * U * root

@@ -299,7 +299,9 @@ def thin_qr(Z):
 RITZ_RESOLUTION = 1e-7
 
 
-def ritz_basis(T, width, power_iter, random_state, oversamples=RANGE_OVERSAMPLES):
+def ritz_basis(
+    T, width, power_iter, random_state, oversamples=RANGE_OVERSAMPLES, right=False
+):
     """Orthonormal columns spanning ``T``'s top-``width`` range, and their
     Ritz values.
 
@@ -318,7 +320,9 @@ def ritz_basis(T, width, power_iter, random_state, oversamples=RANGE_OVERSAMPLES
     (``min(m, n)``) are 0, with Ritz value 0.
 
     Returns ``basis`` of shape (m, width), in ``T``'s dtype, and ``values``
-    (float64, decreasing).
+    (float64, decreasing); with ``right``, also the right Ritz vectors
+    ``Tᵀ basis / values`` (n, width): the randomized SVD
+    ``T ≈ basis·diag(values)·rightᵀ``.
     """
     m, n = T.shape
     k = min(width + oversamples, m, n)
@@ -340,7 +344,13 @@ def ritz_basis(T, width, power_iter, random_state, oversamples=RANGE_OVERSAMPLES
     basis[:, :keep] = Q @ V[:, order[:keep]].astype(T.dtype, copy=False)
     out = np.zeros(width)
     out[:keep] = values[:keep]
-    return basis, out
+    if not right:
+        return basis, out
+    vectors = np.zeros((T.shape[1], width))
+    positive = out[:keep] > 0
+    columns = np.flatnonzero(positive)
+    vectors[:, columns] = (C @ V[:, order[columns]]) / out[columns]
+    return basis, out, vectors.astype(T.dtype, copy=False)
 
 
 def operator_norm(matmat, rmatmat, n, dtype, n_iter=8, block=3):

@@ -161,6 +161,14 @@ class Objective:
             self._target_norm = spectral_norm(self.target, rng)
         return self._target_norm
 
+    def offer_target_norm(self, value):
+        """Take ``value`` as ``σ₁(target)`` if it was not estimated yet: a
+        start that computed a sharper estimate on the way (the top Ritz value
+        of a power-iterated sketch) saves the dozen products of
+        ``spectral_norm``."""
+        if self._target_norm is None and value > 0 and math.isfinite(value):
+            self._target_norm = float(value)
+
     def residual_norm(self, point):
         beta = self.design_curvature()
         return math.sqrt(
