@@ -46,7 +46,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
-from ._linalg import RITZ_RESOLUTION, ritz_basis, top_singular_value
+from ._linalg import ritz_basis, top_singular_value
 
 #: Ward & Kolda's Y-scale constant D relative to their X-scale constant C.
 WARD_KOLDA_D = 0.01
@@ -115,11 +115,9 @@ def _sketch_start(objective, shapes, c0, random_state, power_iter):
         Q, values = ritz_basis(T, shapes[0][1], power_iter, random_state)
         s1 = float(values[0])
         objective.offer_target_norm(s1)
-        # directions beyond the numerical rank are rounding's: they start at
-        # 0 (as in the spectral start), so the start stays in T's span
-        resolution = max(max(T.shape) * np.finfo(T.dtype).eps, RITZ_RESOLUTION)
-        cutoff = resolution * s1
-        first = Q * np.where(values > cutoff, s1, 0.0).astype(T.dtype)
+        # directions beyond the numerical rank (Ritz value 0) are rounding's:
+        # they start at 0, as in the spectral start, so X0 stays in T's span
+        first = Q * np.where(values > 0, s1, 0.0).astype(T.dtype)
     else:
         first = _sketch(T, shapes[0][1], random_state)
         s1 = top_singular_value(first)
@@ -344,7 +342,6 @@ def spectral(
     width = shapes[0][1]
     k = min(width, m, n)
     symmetric = objective.layout == "symmetric"
-    resolution = max(m, n) * np.finfo(T.dtype).eps
     if symmetric or min(m, n) <= 2 * k + 10 or m * n <= 250_000:
         dense = T.toarray() if sp.issparse(T) else np.asarray(T)
         if symmetric:
@@ -359,10 +356,9 @@ def spectral(
         U, s, V = ritz_basis(T, k, max(q, 1), random_state, right=True)
         Vt = V.T
         objective.offer_target_norm(float(s[0]))
-        resolution = max(resolution, RITZ_RESOLUTION)
     # Directions below the numerical rank are rounding noise: start them at 0.
     top = s[0] if s.size else 0.0
-    s = np.where(s > resolution * top, s, 0.0)
+    s = np.where(s > max(m, n) * np.finfo(T.dtype).eps * top, s, 0.0)
     root = np.sqrt(s).astype(T.dtype)
     X0 = np.zeros((m, width), dtype=T.dtype)
     X0[:, :k] = c * U * root

@@ -7,7 +7,6 @@ array arguments.
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
-from sklearn.utils.extmath import randomized_svd
 
 from ._threads import single_threaded, small
 
@@ -193,10 +192,7 @@ def spectral_norm(T, random_state):
     if min(m, n) <= 64 and m * n <= 4_000_000:
         dense = T.toarray() if sp.issparse(T) else np.asarray(T)
         return float(scipy.linalg.svdvals(dense)[0])
-    _, s, _ = randomized_svd(
-        T, 1, n_oversamples=10, n_iter=6, random_state=random_state
-    )
-    return float(s[0])
+    return float(ritz_basis(T, 1, 6, random_state)[1][0])
 
 
 @small
@@ -234,14 +230,8 @@ def right_solve(G, H, damping):
     return ((G @ Vk) / w[keep]) @ Vk.T
 
 
-#: Extra sketch columns of :func:`ritz_basis`, as ``randomized_svd`` has them.
+#: Extra sketch columns of :func:`ritz_basis` (scikit-learn's randomized SVD's 10).
 RANGE_OVERSAMPLES = 10
-
-
-def _normalised(Z):
-    """An orthonormal basis of the range of ``Z`` (:func:`thin_qr`), between
-    the products of a power iteration."""
-    return thin_qr(Z)[0]
 
 
 #: :func:`thin_qr` uses Cholesky-QR2 while the first Cholesky factor's
@@ -306,18 +296,18 @@ def ritz_basis(
     Ritz values.
 
     A randomized range finder (Halko, Martinsson & Tropp, 2011): ``Z = TΩ``
-    with Ω Gaussian of ``width + oversamples`` columns, ``power_iter``
-    passes ``Z ← T Tᵀ Z`` (re-orthonormalised after each product),
-    ``Q = qr(Z)``;
-    then the SVD of the small ``QᵀT = U_B S Wᵀ`` rotates ``Q`` to its Ritz
-    vectors ``Q U_B``, of which the first ``width`` (decreasing Ritz values
-    ``S``) are returned. ``U_B`` and ``S`` come from the eigenvalues of the
-    small ``(QᵀT)(QᵀT)ᵀ``, so Ritz values below ``RITZ_RESOLUTION·S₁`` are
-    not resolved. ``Q U_B Sᵢ`` approximates ``T``'s leading singular
-    triplets; the basis is independent of ``T``'s scale. Costs
+    with Ω Gaussian of ``width + oversamples`` columns, ``power_iter`` passes
+    ``Z ← T Tᵀ Z`` (re-orthonormalised after each product), ``Q = qr(Z)``; then
+    the SVD of the small ``QᵀT = U_B S Wᵀ`` rotates ``Q`` to its Ritz vectors
+    ``Q U_B``, of which the first ``width`` (decreasing Ritz values ``S``) are
+    returned. ``U_B`` and ``S`` come from the eigenvalues of the small
+    ``(QᵀT)(QᵀT)ᵀ``, so Ritz values below ``RITZ_RESOLUTION·S₁`` are not
+    resolved: those, and those below ``max(m, n)·eps·S₁`` (beyond the numerical
+    rank), are returned as 0. ``Q U_B Sᵢ`` approximates ``T``'s leading
+    singular triplets; the basis is independent of ``T``'s scale. Costs
     ``2·power_iter + 2`` products of ``T`` with ``width + oversamples``
-    columns. Columns beyond the number the sketch can hold
-    (``min(m, n)``) are 0, with Ritz value 0.
+    columns. Columns beyond the number the sketch can hold (``min(m, n)``) are
+    0, with Ritz value 0.
 
     Returns ``basis`` of shape (m, width), in ``T``'s dtype, and ``values``
     (float64, decreasing); with ``right``, also the right Ritz vectors
@@ -328,8 +318,8 @@ def ritz_basis(
     k = min(width + oversamples, m, n)
     omega = random_state.standard_normal((n, k)).astype(T.dtype, copy=False)
     Z = np.asarray(T @ omega)
-    for _ in range(power_iter):
-        Z = _normalised(np.asarray(T.T @ _normalised(Z)))
+    for _ in range(power_iter):  # re-orthonormalised after every product
+        Z = thin_qr(np.asarray(T.T @ thin_qr(Z)[0]))[0]
         Z = np.asarray(T @ Z)
     Q, _ = thin_qr(Z)
     # QᵀT from TᵀQ (a product sparse data does fast); its left singular
@@ -339,6 +329,9 @@ def ritz_basis(
         squares, V = np.linalg.eigh(C.T @ C)
     order = np.argsort(squares)[::-1]
     values = np.sqrt(np.maximum(squares[order], 0.0))
+    # beyond the numerical rank, or the resolution of squares: 0
+    resolution = max(max(m, n) * float(np.finfo(T.dtype).eps), RITZ_RESOLUTION)
+    values[values <= resolution * values[:1].max(initial=0.0)] = 0.0
     keep = min(width, k)
     basis = np.zeros((m, width), dtype=T.dtype)
     basis[:, :keep] = Q @ V[:, order[:keep]].astype(T.dtype, copy=False)
