@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import (
     StrOptions,
 )
 
+from ._callbacks import CallbackSupportMixin, FitMonitor
 from ._initializers import check_custom_init, check_start
 from ._linalg import max_abs
 from ._optimizers import OPTIMIZERS, check_objective, make_optimizer, supports
@@ -109,8 +110,12 @@ class Float64ScoreMixin:
         return r2_score(y, y_pred, sample_weight=sample_weight)
 
 
-class FirstOrderEstimatorMixin:
+class FirstOrderEstimatorMixin(CallbackSupportMixin):
     """Parameters and the fit path shared by the skfactor estimators.
+
+    With scikit-learn ≥ 1.9 it adds ``set_callbacks`` (``sklearn.callback``);
+    every fit reports its iterations to the callbacks (see
+    :mod:`skfactor._callbacks`).
 
     An estimator validates its data, builds its objective and data unit
     (:class:`~skfactor._units.DataUnit`), calls :meth:`_fit_factors` and
@@ -195,8 +200,14 @@ class FirstOrderEstimatorMixin:
             f"({', '.join(others)}) need far fewer iterations."
         )
 
-    def _fit_factors(self, objective, shapes, unit, *, warm=None, init=None):
-        """Start, resolve the step size, run the solver.
+    def _fit_factors(
+        self, objective, shapes, unit, attributes, data, *, warm=None, init=None
+    ):
+        """Start, resolve the step size, run the solver, publish the model.
+
+        The one fit path: the callbacks' root task spans it (see
+        :mod:`skfactor._callbacks`), and the attributes published at the end
+        are those the callbacks see at every iteration.
 
         Parameters
         ----------
@@ -206,6 +217,13 @@ class FirstOrderEstimatorMixin:
         unit : DataUnit
             The fit's data unit: explicit and warm factors, steps and
             dampings are converted with it, and so is everything reported.
+        attributes : callable
+            ``attributes(factors, fitted)``: the estimator's ``_set_fitted``
+            with ``publish=False``, the attributes of the model of
+            ``factors`` (user units) with the solver's ``fitted`` (see below).
+        data : dict
+            What the callbacks' hooks receive: the validated ``X``, ``y``
+            (None when unsupervised) and ``metadata`` (``sample_weight``).
         warm : list of ndarray, optional
             Factors to continue from, in the user's units; they win over
             ``init``.
@@ -214,13 +232,13 @@ class FirstOrderEstimatorMixin:
 
         Returns
         -------
-        factors : list of ndarray
-            The fitted factors, in the user's units.
-        fitted : dict
-            The solver's attributes (``n_iter_``, ``loss_curve_``, …), in the
-            user's units, for ``_set_fitted``.
+        self : estimator
+            Fitted: ``attributes(factors, fitted)`` published, with
+            ``fitted`` the solver's attributes (``n_iter_``, ``loss_curve_``,
+            …) in the user's units.
         """
         self._check_widths(shapes, objective.dtype)
+        monitor = FitMonitor.start(self, self.max_iter, data)
         random_state = check_random_state(self.random_state)
         optimizer = make_optimizer(self.optimizer, 1.0, momentum=self.momentum)
         check_objective(optimizer, objective)
@@ -314,6 +332,36 @@ class FirstOrderEstimatorMixin:
                 "Rescale the design."
             )
         optimizer.learning_rate = learning_rate
+        reference = unit.loss_to_user(objective.reference_loss)
+        start_loss_user = unit.loss_to_user(start_loss)
+        user_damping = damping if damping == "auto" else unit.damping_to_user(damping)
+
+        def solver_attributes(
+            n_iter, loss_curve, time_curve, learning_rate, converged, stop_reason
+        ):
+            """The solver's part of the fitted attributes (user units), for
+            the fit's end and for the callbacks' iterates alike."""
+            return {
+                "learning_rate_": learning_rate,
+                "damping_": user_damping,
+                "n_iter_": n_iter,
+                "loss_curve_": loss_curve,
+                "time_curve_": time_curve,
+                "reference_loss_": reference,
+                "converged_": converged,
+                "stop_reason_": stop_reason,
+                "_fit_optimizer": self.optimizer,
+                "_log_model_scale": unit.log_model_scale,
+                "_start_loss": start_loss_user,
+            }
+
+        listening = monitor is not None and monitor.active
+        if listening:
+            monitor.prepare(
+                attributes,
+                solver_attributes,
+                start=(point.factors, start_loss_user, reported, unit),
+            )
         result = minimize(
             objective,
             point.factors,
@@ -329,21 +377,30 @@ class FirstOrderEstimatorMixin:
             restart_after_first=restart_after_first_step(
                 optimizer, start, objective, auto
             ),
+            callback=monitor if listening else None,
         )
-        fitted = {
+        fitted = solver_attributes(
+            n_iter=result.n_iter,
+            loss_curve=result.loss_curve,
+            time_curve=result.time_curve,
             # the solver may have halved an automatic step (backtracking)
-            "learning_rate_": unit.step_to_user(result.learning_rate, step_unit),
-            "damping_": damping if damping == "auto" else unit.damping_to_user(damping),
-            "n_iter_": result.n_iter,
-            "loss_curve_": result.loss_curve,
-            "time_curve_": result.time_curve,
-            "reference_loss_": result.reference_loss,
-            "converged_": result.converged,
-            "stop_reason_": result.stop_reason,
-            "_fit_optimizer": self.optimizer,
-            "_log_model_scale": unit.log_model_scale,
-        }
-        return result.factors, fitted
+            learning_rate=unit.step_to_user(result.learning_rate, step_unit),
+            converged=result.converged,
+            stop_reason=result.stop_reason,
+        )
+        published = attributes(result.factors, fitted)
+        restored = None
+        if listening and result.stop_reason == "callback":
+            restored = monitor.restored()
+        if restored is not None:
+            # the model of the earlier iterate a callback kept (its best)
+            published = {key: getattr(restored, key) for key in published}
+            published["stop_reason_"] = "callback"
+            published["converged_"] = False
+        self._publish(published)
+        if monitor is not None:
+            monitor.end()
+        return self
 
     def _rescaled_warm(self, warm, unit):
         """Warm factors (user units) for data of the previous fit's scale.
@@ -378,11 +435,18 @@ class FirstOrderEstimatorMixin:
             return before == now
         return 0.5 <= now / before <= 2.0
 
-    def _publish(self, attributes, drop=()):
+    def _publish(self, attributes, publish=True):
         """Set fitted attributes all at once (after everything is computed),
-        and remove the stale ones in ``drop`` (another model's)."""
-        for key in drop:
-            self.__dict__.pop(key, None)
+        and remove those of the previous fit that this one does not set
+        (another model's, e.g. ``factor_`` after a symmetric fit). With
+        ``publish=False``, return ``attributes`` instead (the callbacks'
+        reconstruction of an iterate)."""
+        if not publish:
+            return attributes
+        for key in getattr(self, "_published", ()):
+            if key not in attributes:
+                self.__dict__.pop(key, None)
         for key, value in attributes.items():
             setattr(self, key, value)
+        self._published = tuple(attributes)
         return self

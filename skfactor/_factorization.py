@@ -535,25 +535,32 @@ default="unbalanced"
         d = self.n_components
         m, n = A.shape
         warm = self._warm_factors(A)
-        factors, fitted = self._fit_factors(
-            objective, [(m, d), (n, d)], unit, warm=warm
-        )
         ridge = unit.damping_to_user(objective.penalty)
-        return self._set_fitted(
-            factors,
-            fitted,
-            A,
-            ridge,
-            unit.response,
-            missing,
-            error=_solver_error(objective, fitted, unit),
+
+        def attributes(factors, fitted):
+            error = _solver_error(objective, fitted, unit)
+            return self._set_fitted(
+                factors, fitted, A, ridge, unit.response, missing, error, False
+            )
+
+        return self._fit_factors(
+            objective, [(m, d), (n, d)], unit, attributes, {"X": A}, warm=warm
         )
 
     def _set_fitted(
-        self, factors, fitted, A, ridge, scale=1.0, missing=False, error=None
+        self,
+        factors,
+        fitted,
+        A,
+        ridge,
+        scale=1.0,
+        missing=False,
+        error=None,
+        publish=True,
     ):
         """Publish the model of ``factors`` (user units) fitted to ``A``, in
-        its SVD form (see ``product_svd``) and as the raw factors.
+        its SVD form (see ``product_svd``) and as the raw factors (or, with
+        ``publish=False``, return those attributes).
         ``error``: ``‖P_Ω(XYᵀ − A)‖_F/scale`` when already known."""
         X_fit, Y_fit = factors
         if error is None:
@@ -578,6 +585,7 @@ default="unbalanced"
                 "embedding_": embedding,
                 "left_factor_": X_fit,
                 "right_factor_": Y_fit,
+                "_factors": [X_fit, Y_fit],
                 "n_components_": Y_fit.shape[1],
                 "reconstruction_err_": scale * error,
                 # the X-subproblem of the penalized loss, in the data's units
@@ -585,7 +593,8 @@ default="unbalanced"
                 "_raw_map": raw_map,
                 "_to_canonical": K,
                 "_transform_map": raw_map @ K,
-            }
+            },
+            publish=publish,
         )
 
     def fit_transform(self, X, y=None):
@@ -697,6 +706,17 @@ default="unbalanced"
             )
         sse = residual_sq_norm(A, Z, Y, scale=scale, ignore_nan=missing)
         return -sse / observed * scale**2
+
+    def _model_factors(self):
+        """The fitted model as factors ``(L, R)``, ``M = L Rᵀ`` in the user's
+        units (``A ≈ L Rᵀ``); what :mod:`skfactor.callbacks` measures."""
+        check_is_fitted(self)
+        return self.left_factor_, self.right_factor_
+
+    def _entries(self, rows, cols, X=None):
+        """The model at entries ``(rows[t], cols[t])`` of the fitted matrix."""
+        L, R = self._model_factors()
+        return np.einsum("ij,ij->i", L[rows], R[cols])
 
     @property
     def _n_features_out(self):

@@ -4,7 +4,7 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.impute import MissingIndicator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -245,19 +245,46 @@ stop_reason_, learning_rate_, damping_ :
         objective = model._masked_objective(fitted_data, offsets=True)
         m, n = centred.shape
         d = self.n_components
-        factors, fitted = self._fit_factors(objective, [(m, d), (n, d)], unit)
-        internal = unit.factors_to_internal(factors)
-        offsets = unit.response_to_user(objective.offsets_at(internal))
         ridge = unit.damping_to_user(objective.penalty)
-        return self._set_fitted(
-            factors, fitted, model, X, valid, means, centred, offsets, ridge, unit
+
+        def attributes(factors, fitted):
+            internal = unit.factors_to_internal(factors)
+            offsets = unit.response_to_user(objective.offsets_at(internal))
+            return self._set_fitted(
+                factors,
+                fitted,
+                clone(model),
+                X,
+                valid,
+                means,
+                centred,
+                offsets,
+                ridge,
+                unit,
+                False,
+            )
+
+        return self._fit_factors(
+            objective, [(m, d), (n, d)], unit, attributes, {"X": X}
         )
 
     def _set_fitted(
-        self, factors, fitted, model, X, valid, means, centred, offsets, ridge, unit
+        self,
+        factors,
+        fitted,
+        model,
+        X,
+        valid,
+        means,
+        centred,
+        offsets,
+        ridge,
+        unit,
+        publish=True,
     ):
         """Publish the imputer: the factorization of the data centred by the
-        fitted offsets ``means + offsets`` (user units)."""
+        fitted offsets ``means + offsets`` (user units); with
+        ``publish=False``, return its attributes."""
         offsets = offsets.astype(X.dtype)
         model._set_fitted(
             factors, fitted, centred - offsets, ridge, unit.response, True
@@ -274,11 +301,21 @@ stop_reason_, learning_rate_, damping_ :
             {
                 **fitted,
                 "factorization_": model,
+                "_factors": factors,
                 "statistics_": statistics,
                 "indicator_": indicator,
                 "_valid": valid,
-            }
+            },
+            publish=publish,
         )
+
+    def _entries(self, rows, cols, X):
+        """The imputed values at entries ``(rows[t], cols[t])`` of ``X`` (the
+        training data, with those entries missing)."""
+        check_is_fitted(self)
+        unique, inverse = np.unique(np.asarray(rows), return_inverse=True)
+        X = self._validate(np.asarray(X)[unique], reset=False)
+        return self._fill(X)[inverse, np.asarray(cols)]
 
     # -- transform ----------------------------------------------------------------
     def transform(self, X):
@@ -297,6 +334,17 @@ stop_reason_, learning_rate_, damping_ :
         """
         check_is_fitted(self)
         X = self._validate(X, reset=False)
+        out = self._fill(X)
+        if not self.keep_empty_features:
+            out = out[:, self._valid]
+        if self.indicator_ is not None:
+            indicator = self.indicator_.transform(X).astype(out.dtype)
+            out = np.hstack([out, indicator])
+        return out
+
+    def _fill(self, X):
+        """Validated ``X`` with its missing entries filled, every column kept
+        (empty features 0)."""
         missing = np.isnan(X)
         valid = self._valid
         means = self.statistics_[valid]
@@ -309,13 +357,7 @@ stop_reason_, learning_rate_, damping_ :
         sub = out[:, valid]
         sub[missing[:, valid]] = completed[missing[:, valid]]
         out[:, valid] = sub
-        if self.keep_empty_features:
-            out[:, ~valid] = 0.0
-        else:
-            out = out[:, valid]
-        if self.indicator_ is not None:
-            indicator = self.indicator_.transform(X).astype(out.dtype)
-            out = np.hstack([out, indicator])
+        out[:, ~valid] = 0.0
         return out
 
     def get_feature_names_out(self, input_features=None):

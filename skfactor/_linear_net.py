@@ -248,6 +248,7 @@ tol, random_state, verbose, warm_start :
             y_numeric=True,
         )
         Y = np.asarray(y, dtype=X.dtype)
+        X_user, y_user = X, y  # what the callbacks see
         weights, kept = check_sample_weight(sample_weight, X)
         if kept is not None:
             X, Y = X[kept], Y[kept]
@@ -281,14 +282,20 @@ tol, random_state, verbose, warm_start :
         if self.warm_start and getattr(self, "_factors", None) is not None:
             if [F.shape for F in self._factors] == storage_shapes:
                 warm = [F.astype(X.dtype) for F in self._factors]
-        factors, fitted = self._fit_factors(
-            objective, storage_shapes, unit, warm=warm, init=init
-        )
         means = _means(X, Y, self.fit_intercept, weights)
-        return self._set_fitted(factors, fitted, *means, single_output)
 
-    def _set_fitted(self, factors, fitted, x_mean, y_mean, single_output):
-        """Publish the network of ``factors`` (storage order, user units)."""
+        def attributes(factors, fitted):
+            return self._set_fitted(factors, fitted, *means, single_output, False)
+
+        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        data = {"X": X_user, "y": y_user, "metadata": metadata}
+        return self._fit_factors(
+            objective, storage_shapes, unit, attributes, data, warm=warm, init=init
+        )
+
+    def _set_fitted(self, factors, fitted, x_mean, y_mean, single_output, publish=True):
+        """Publish the network of ``factors`` (storage order, user units), or
+        with ``publish=False`` return its attributes."""
         layers = [factors[-1].T, *factors[-2::-1]]
         W = layers[0]
         for layer in layers[1:]:
@@ -299,7 +306,14 @@ tol, random_state, verbose, warm_start :
             attributes["coef_"], attributes["intercept_"] = W[0], float(intercept[0])
         else:
             attributes["coef_"], attributes["intercept_"] = W, intercept
-        return self._publish(attributes)
+        return self._publish(attributes, publish=publish)
+
+    def _model_factors(self):
+        """The end-to-end map ``W`` (n_outputs × n_features) as ``(W, None)``
+        (a dense model), in the user's units; what :mod:`skfactor.callbacks`
+        measures."""
+        check_is_fitted(self)
+        return np.atleast_2d(self.coef_), None
 
     def _check_X(self, X):
         check_is_fitted(self)

@@ -285,6 +285,7 @@ learning_rate_, damping_ :
             y_numeric=True,
         )
         y = y.astype(X.dtype, copy=False)
+        X_user, y_user = X, y  # what the callbacks see
         weights, kept = check_sample_weight(sample_weight, X)
         if kept is not None:
             X, y = X[kept], y[kept]
@@ -314,13 +315,19 @@ learning_rate_, damping_ :
         if self.warm_start and fitted is not None:
             if [F.shape for F in fitted] == shapes:
                 warm = [F.astype(X.dtype) for F in fitted]
-        factors, fitted = self._fit_factors(objective, shapes, unit, warm=warm)
-        internal = unit.factors_to_internal(factors)
-        intercept = unit.response_to_user(objective.intercept(internal))
-        return self._set_fitted(factors, fitted, shape, intercept)
 
-    def _set_fitted(self, factors, fitted, shape, intercept):
-        """Publish the model of ``factors`` (user units)."""
+        def attributes(factors, fitted):
+            internal = unit.factors_to_internal(factors)
+            intercept = unit.response_to_user(objective.intercept(internal))
+            return self._set_fitted(factors, fitted, shape, intercept, False)
+
+        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        data = {"X": X_user, "y": y_user, "metadata": metadata}
+        return self._fit_factors(objective, shapes, unit, attributes, data, warm=warm)
+
+    def _set_fitted(self, factors, fitted, shape, intercept, publish=True):
+        """Publish the model of ``factors`` (user units), or with
+        ``publish=False`` return its attributes."""
         L = factors[0]
         R = L if len(factors) == 1 else factors[1]
         attributes = {**fitted, "_factors": factors, "shape_": shape}
@@ -339,13 +346,21 @@ learning_rate_, damping_ :
             # directions at the level of the fit's own accuracy are unresolved
             eps = float(np.finfo(L.dtype).eps)
             curve, reference = fitted["loss_curve_"], fitted["reference_loss_"]
-            attained = np.sqrt(curve[-1] / reference) if reference > 0 else 0.0
+            attained = 1.0  # the start (a callback's iterate 0)
+            if len(curve):
+                attained = np.sqrt(curve[-1] / reference) if reference > 0 else 0.0
             accuracy = min(attained, max(self.tol, np.sqrt(eps)))
             frobenius = s[0] * np.linalg.norm(s / s[0])  # no squares of s
             cut = max(max(shape) * eps * s[0], 10 * accuracy * frobenius)
             attributes["effective_rank_"] = int(np.sum(s > cut))
-        stale = ("left_factor_", "right_factor_") if len(factors) == 1 else ("factor_",)
-        return self._publish(attributes, drop=stale)
+        return self._publish(attributes, publish=publish)
+
+    def _model_factors(self):
+        """The coefficient matrix as factors ``(L, R)``, ``M = L Rᵀ`` in the
+        user's units; what :mod:`skfactor.callbacks` measures."""
+        check_is_fitted(self)
+        L = self._factors[0]
+        return L, self._factors[-1]
 
     @property
     def coef_(self):

@@ -58,7 +58,14 @@ STOP_REASONS = {
     "max_iter": "max_iter iterations were run",
     "optimal": "the zero model is a minimizer: the data's gradient vanishes "
     "there (the response is orthogonal to the design, or the design is zero)",
+    "callback": "a callback asked the fit to stop",
 }
+
+#: While a callback is set, iterations that a backtrack may still undo wait
+#: before they are reported, their factors kept: at most this many bytes of
+#: them (and between ``PENDING_MIN`` and ``PENDING_MAX`` iterates).
+PENDING_BYTES = 2**28
+PENDING_MIN, PENDING_MAX = 2, 64
 
 
 @dataclass
@@ -78,6 +85,99 @@ class SolverResult:
     reference_loss: float = 0.0
     #: the final step size, in the fitted problem's units
     learning_rate: float = 0.0
+
+
+class Iterate:
+    """An iteration that stood, as the solver's ``callback`` receives it.
+
+    Attributes, in the user's units
+    -------------------------------
+    k : int
+        The iteration (1 for the first).
+    loss : float
+    time : float
+        Seconds of solver work from the start to this iterate (the time spent
+        in callbacks excluded).
+    learning_rate : float
+        The step size this iterate was computed with.
+    factors : list of ndarray
+        The iterate (converted on first access).
+    """
+
+    __slots__ = ("_factors", "_unit", "k", "learning_rate", "loss", "time")
+
+    def __init__(self, k, factors, loss, time, learning_rate, unit):
+        self.k, self.loss, self.time = k, loss, time
+        self.learning_rate = learning_rate
+        self._factors, self._unit = factors, unit
+
+    @property
+    def factors(self):
+        if self._unit is not None:
+            self._factors, self._unit = self._unit.factors_to_user(self._factors), None
+        return self._factors
+
+
+class _Reports:
+    """The callback's side of the loop: which iterations have stood.
+
+    An iteration stands once no backtrack can undo it: when a new best loss
+    is reached (a backtrack rewinds to the best iterate), or when the fit
+    ends. Until then it waits, its factors kept (references, no copies). More
+    than the allowance waiting (a long stretch without a new best, e.g. at
+    the loss's precision floor with ``tol=0``) reports the oldest, which then
+    becomes the point a backtrack rewinds to: nothing reported is undone.
+    """
+
+    def __init__(self, callback, unit, step_unit, factors):
+        self.callback, self.unit, self.step_unit = callback, unit, step_unit
+        size = sum(F.nbytes for F in factors)
+        self.limit = int(
+            np.clip(PENDING_BYTES // max(size, 1), PENDING_MIN, PENDING_MAX)
+        )
+        self.pending = []
+        self.last = None  # the last reported entry
+        self.paused = 0.0  # seconds spent in the callback
+
+    def add(self, k, factors, f, stamp, learning_rate, new_best):
+        """Record iteration ``k`` and report what stood. Returns the entry
+        ``(k, factors, f, stamp, learning_rate)`` the callback asked to stop
+        at, or None."""
+        self.pending.append((k, factors, f, stamp, learning_rate))
+        if new_best:
+            return self.flush()
+        if len(self.pending) > self.limit:
+            return self._report(1)
+        return None
+
+    def flush(self):
+        return self._report(len(self.pending))
+
+    def drop(self):
+        """A backtrack undid every waiting iteration."""
+        self.pending.clear()
+
+    def _report(self, count):
+        ready, self.pending = self.pending[:count], self.pending[count:]
+        entered = time.perf_counter()
+        try:
+            for entry in ready:
+                k, factors, f, stamp, eta = entry
+                self.last = entry
+                it = Iterate(
+                    k,
+                    factors,
+                    self.unit.loss_to_user(f),
+                    stamp,
+                    self.unit.step_to_user(eta, self.step_unit),
+                    self.unit,
+                )
+                if self.callback(it):
+                    self.pending.clear()
+                    return entry
+            return None
+        finally:
+            self.paused += time.perf_counter() - entered
 
 
 def _format_lr(value):
@@ -304,8 +404,13 @@ def minimize(
         0 silent; 1 a line at iterations 1, 2, 4, 8, … and every 100; 2 every
         iteration.
     callback : callable, optional
-        ``callback(k, factors, loss)`` after every iteration (``k ≥ 1``), with
-        the factors and the loss in the user's units.
+        ``callback(iterate)`` once per iteration that stood, in order, with an
+        :class:`Iterate` (user units); a true return value ends the fit at
+        that iterate (``stop_reason`` ``"callback"``, no warning). An
+        iteration stands once no backtrack can undo it (see
+        :class:`_Reports`): at once for a new best loss, later for one above
+        it, never for one a backtrack undoes. The time spent in the callback
+        is left out of ``time_curve``.
     name : str
         Prefix of messages (the estimator's class name).
     learning_rate_was_auto : bool
@@ -344,18 +449,26 @@ def minimize(
     # a warm refit measures its progress from where the first fit started
     plateau = _Plateau(objective, tol, max(f0, initial_loss or 0.0), ref, f0)
     rising = _Rising(objective)
-    converged, reason, k = False, "max_iter", 0
+    converged, reason, k, stop = False, "max_iter", 0, None
     # a zero start where the zero model is optimal: one (null) step, done
     zero_is_optimal = (
         ref > 0
         and not any(np.any(F) for F in point.factors)
         and objective.zero_model_is_optimal(point)
     )
+    reports = None
+    if callback is not None:
+        reports = _Reports(callback, unit, step_unit, point.factors)
     start = time.perf_counter()
+
+    def clock():
+        """Seconds of solver work (the callback's time left out)."""
+        paused = 0.0 if reports is None else reports.paused
+        return time.perf_counter() - start - paused
 
     def report(k, f):
         rel = math.sqrt(f / ref) if ref > 0 else 0.0
-        elapsed = time.perf_counter() - start
+        elapsed = clock()
         print(
             f"[{name}] iter {k:6d}  loss {unit.loss_to_user(f):.6e}  "
             f"rel. error {rel:.3e}  ({elapsed:.2f} s)"
@@ -367,20 +480,27 @@ def minimize(
             point, state = optimizer.step(objective, point, state)
             f = objective.value(point)
         losses.append(f)
-        stamps.append(time.perf_counter())
+        stamps.append(clock())
         diverged = not (f <= limit)  # catches NaN too
         if learning_rate_was_auto and not diverged and k % N_ITER_NO_CHANGE == 0:
             diverged = rising.update(np.median(losses[-N_ITER_NO_CHANGE:]), best_loss)
         if diverged and learning_rate_was_auto and backtracks < MAX_BACKTRACKS:
             backtracks += 1
             optimizer.learning_rate *= 0.5
+            diverged_at = k
+            k, point = best_k, best_point
+            if reports is not None:
+                reports.drop()
+                last = reports.last
+                if last is not None and last[0] > best_k:
+                    # reported before a new best: never undone
+                    k, point = last[0], objective.point(last[1])
             if verbose:
                 eta = unit.step_to_user(optimizer.learning_rate, step_unit)
                 print(
-                    f"[{name}] the loss diverged at iteration {k}; back to "
-                    f"iteration {best_k} with learning rate {_format_lr(eta)}"
+                    f"[{name}] the loss diverged at iteration {diverged_at}; back "
+                    f"to iteration {k} with learning rate {_format_lr(eta)}"
                 )
-            k, point = best_k, best_point
             del losses[k:], stamps[k:]
             rising = _Rising(objective)
             state = optimizer.init_state(objective, point)
@@ -407,13 +527,18 @@ def minimize(
             )
         if k == 1 and restart_after_first:
             state = optimizer.init_state(objective, point)
-        if f < best_loss:
+        new_best = f < best_loss
+        if new_best:
             # factors only: the cache (residuals, products) is not kept alive
             best_loss, best_point, best_k = f, objective.point(point.factors), k
-        if callback is not None:
-            callback(k, unit.factors_to_user(point.factors), unit.loss_to_user(f))
         if _reported(verbose, k):
             report(k, f)
+        if reports is not None:
+            stop = reports.add(
+                k, point.factors, f, stamps[-1], optimizer.learning_rate, new_best
+            )
+            if stop is not None:
+                break
         if zero_is_optimal and f <= f0:
             converged, reason = True, "optimal"
             break
@@ -425,6 +550,15 @@ def minimize(
             if flat is not None:
                 converged, reason = True, flat
                 break
+    learning_rate = optimizer.learning_rate
+    if reports is not None:
+        if stop is None:
+            stop = reports.flush()  # the fit ended: everything stands
+        if stop is not None:
+            k, factors, _, _, learning_rate = stop
+            point = objective.point(factors)
+            converged, reason = False, "callback"
+            del losses[k:], stamps[k:]
     elapsed = time.perf_counter() - start
     n_iter = k
     losses = np.asarray(losses, dtype=np.float64)
@@ -453,7 +587,7 @@ def minimize(
         stop_reason=reason,
         initial_loss=unit.loss_to_user(f0),
         elapsed=elapsed,
-        time_curve=np.asarray(stamps, dtype=np.float64) - start,
+        time_curve=np.asarray(stamps, dtype=np.float64),
         reference_loss=unit.loss_to_user(ref),
-        learning_rate=optimizer.learning_rate,
+        learning_rate=learning_rate,
     )

@@ -171,7 +171,7 @@ def test_iterates_match_reference_loop(problem, name, reference, params):
         optimizer,
         max_iter=N_STEPS,
         tol=0.0,
-        callback=lambda k, F, f: seen.append((F[0].copy(), F[1].copy(), f)),
+        callback=lambda it: seen.append((*it.factors, it.loss)),
     )
     assert result.n_iter == N_STEPS == len(seen)
     for k, ((X, Y, f), (Xr, Yr)) in enumerate(zip(seen, expected), start=1):

@@ -146,7 +146,7 @@ def test_callback_sees_every_iterate(problem):
         make_optimizer("nag", 0.01),
         max_iter=15,
         tol=0,
-        callback=lambda k, factors, f: seen.append((k, f)),
+        callback=lambda it: seen.append((it.k, it.loss)),
     )
     assert [k for k, _ in seen] == list(range(1, 16))
     np.testing.assert_array_equal([f for _, f in seen], result.loss_curve)

@@ -132,7 +132,14 @@ def test_a_deep_network_crosses_its_saddles_too():
 
 
 def test_every_stop_reason_is_documented():
-    assert set(STOP_REASONS) == {"tol", "plateau", "precision", "optimal", "max_iter"}
+    assert set(STOP_REASONS) == {
+        "tol",
+        "plateau",
+        "precision",
+        "optimal",
+        "max_iter",
+        "callback",
+    }
     guide = (Path(__file__).parents[1] / "docs" / "user_guide.rst").read_text()
     for reason in STOP_REASONS:
         assert f'``"{reason}"``' in guide
@@ -202,7 +209,7 @@ def test_callback_receives_user_units():
             max_iter=5,
             tol=0,
             unit=u,
-            callback=lambda k, factors, loss, seen=seen: seen.append((factors, loss)),
+            callback=lambda it, seen=seen: seen.append((it.factors, it.loss)),
         )
         runs.append(seen)
     for (plain_factors, plain_loss), (factors, loss) in zip(*runs):
