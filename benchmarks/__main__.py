@@ -28,6 +28,7 @@ MODULES = (
     "engine",
     "truncated_svd",
     "threads",
+    "callbacks",
 )
 
 

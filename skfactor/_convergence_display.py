@@ -114,6 +114,11 @@ class ConvergenceDisplay:
     ['gd, unbalanced', 'nag, unbalanced']
     """
 
+    #: The iterations of each curve (None: 1, 2, …) and the name of what it
+    #: holds (None: the loss); set by :meth:`from_recorder`.
+    iteration_curves = None
+    quantity = None
+
     def __init__(self, loss_curves, labels, *, time_curves=None, reference_losses=None):
         self.loss_curves = loss_curves
         self.labels = labels
@@ -141,22 +146,32 @@ class ConvergenceDisplay:
         """
         _check_matplotlib(f"{type(self).__name__}.plot")
         _check_choice("x", x, tuple(_X_AXES))
-        _check_choice("y", y, tuple(_Y_AXES))
+        if self.quantity is None:
+            _check_choice("y", y, tuple(_Y_AXES))
         curves = [np.asarray(c, dtype=float).ravel() for c in self.loss_curves]
         if len(self.labels) != len(curves):
             raise ValueError(
                 f"labels has {len(self.labels)} entries for {len(curves)} curves; "
                 "give one label per curve."
             )
+        if self.quantity is not None and y not in ("loss", self.quantity):
+            raise ValueError(
+                f"This display holds the recorded {self.quantity!r}; plot it with "
+                f"y={self.quantity!r}."
+            )
+        if self.quantity is not None:
+            y = self.quantity
         if x == "time":
             if self.time_curves is None:
                 raise ValueError(
                     'x="time" needs time_curves (the estimators\' time_curve_).'
                 )
             xs = [np.asarray(t, dtype=float).ravel() for t in self.time_curves]
+        elif self.iteration_curves is not None:
+            xs = [np.asarray(k, dtype=float).ravel() for k in self.iteration_curves]
         else:
             xs = [np.arange(1, len(c) + 1) for c in curves]
-        if y == "relative_error":
+        if y == "relative_error" and self.quantity is None:
             if self.reference_losses is None:
                 raise ValueError(
                     'y="relative_error" needs reference_losses (the estimators\' '
@@ -184,7 +199,7 @@ class ConvergenceDisplay:
             self.lines_.append(line)
         ax.set_yscale("log")
         ax.set_xlabel(_X_AXES[x])
-        ax.set_ylabel(_Y_AXES[y])
+        ax.set_ylabel(_Y_AXES.get(y, self.quantity))
         if self.labels:
             ax.legend()
         self.ax_ = ax
@@ -257,3 +272,59 @@ class ConvergenceDisplay:
             reference_losses=[est.reference_loss_ for est in estimators],
         )
         return display.plot(ax=ax, x=x, y=y, **kwargs)
+
+    @classmethod
+    def from_recorder(
+        cls, recorder, quantity="loss", *, labels=None, ax=None, x="iteration", **kwargs
+    ):
+        """Plot a quantity a :class:`~skfactor.callbacks.Recorder` recorded,
+        one line per fit, against iteration (from 0, the start) or time.
+
+        Parameters
+        ----------
+        recorder : Recorder, RecorderHistory or list of RecorderHistory
+            A recorder (all its fits), or the records to draw.
+        quantity : str, default="loss"
+            A recorded quantity (e.g. ``"distance"``, or a name you gave).
+            Its values must be positive where they are drawn (log scale).
+        labels : list of str, default=None
+            Legend entries; the estimator's class name and the fit's number
+            when None.
+        ax, x, **kwargs :
+            As in :meth:`plot` (``x="time"`` needs the quantity ``"time"``
+            recorded).
+
+        Returns
+        -------
+        display : ConvergenceDisplay
+        """
+        _check_matplotlib(f"{cls.__name__}.from_recorder")
+        histories = getattr(recorder, "histories_", recorder)
+        if isinstance(histories, dict):
+            histories = [histories]
+        histories = list(histories)
+        if not histories:
+            raise ValueError(
+                "The recorder has no record: fit an estimator it is set on first."
+            )
+        for history in histories:
+            if quantity not in history:
+                recorded = [k for k in history if k not in ("iteration", "iterates")]
+                raise ValueError(
+                    f"{quantity!r} was not recorded; the recorder has "
+                    f"{', '.join(map(repr, recorded))}."
+                )
+        if labels is None:
+            names = [getattr(h, "estimator_name", "fit") for h in histories]
+            labels = (
+                names
+                if len(names) == 1
+                else [f"{name} #{i}" for i, name in enumerate(names)]
+            )
+        times = None
+        if all("time" in h for h in histories):
+            times = [h["time"] for h in histories]
+        display = cls([h[quantity] for h in histories], list(labels), time_curves=times)
+        display.iteration_curves = [h["iteration"] for h in histories]
+        display.quantity = quantity
+        return display.plot(ax=ax, x=x, y=quantity, **kwargs)

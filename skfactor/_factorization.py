@@ -334,12 +334,14 @@ default="unbalanced"
         ``‖A − XYᵀ‖_F`` of the final factors, computed exactly.
     converged_ : bool
         Whether a stopping rule (not ``max_iter``) ended the fit.
-    stop_reason_ : {"tol", "plateau", "precision", "optimal", "max_iter"}
+    stop_reason_ : {"tol", "plateau", "precision", "optimal", "max_iter", \
+"callback"}
         What ended the fit: the relative error fell below ``tol``; the loss
         was flat at a minimum above ``tol`` (noise, or too small a rank); the
         loss stopped changing beyond its rounding error; the zero start was
-        already a minimizer (the data's gradient vanishes there); or
-        ``max_iter``.
+        already a minimizer (the data's gradient vanishes there);
+        ``max_iter``; or a callback (``set_callbacks``, e.g.
+        :class:`skfactor.callbacks.EarlyStopping`).
     learning_rate_ : float
         The step size η used (after any backtracking), in the data's units.
     damping_ : float or "auto"
@@ -536,11 +538,12 @@ default="unbalanced"
         m, n = A.shape
         warm = self._warm_factors(A)
         ridge = unit.damping_to_user(objective.penalty)
+        total = column_variance_sum(A)
 
         def attributes(factors, fitted):
             error = _solver_error(objective, fitted, unit)
             return self._set_fitted(
-                factors, fitted, A, ridge, unit.response, missing, error, False
+                factors, fitted, A, ridge, unit.response, missing, error, False, total
             )
 
         return self._fit_factors(
@@ -557,11 +560,14 @@ default="unbalanced"
         missing=False,
         error=None,
         publish=True,
+        total=None,
     ):
         """Publish the model of ``factors`` (user units) fitted to ``A``, in
         its SVD form (see ``product_svd``) and as the raw factors (or, with
         ``publish=False``, return those attributes).
-        ``error``: ``‖P_Ω(XYᵀ − A)‖_F/scale`` when already known."""
+        ``error``: ``‖P_Ω(XYᵀ − A)‖_F/scale`` and ``total``: the sum of
+        ``A``'s column variances, when already known (one pass over ``A``
+        each, which the callbacks' iterates do not repeat)."""
         X_fit, Y_fit = factors
         if error is None:
             sq = residual_sq_norm(A, X_fit, Y_fit, scale=scale, ignore_nan=missing)
@@ -571,7 +577,8 @@ default="unbalanced"
         # TruncatedSVD's definitions, on the fitted rows: the variance of each
         # component's coefficients over that of the data (observed entries)
         explained = np.var(embedding, axis=0, dtype=np.float64)
-        total = column_variance_sum(A)
+        if total is None:
+            total = column_variance_sum(A)
         ratio = explained / total if total > 0 else np.zeros_like(explained)
         raw_map = _least_squares_map(Y_fit, ridge)
         return self._publish(

@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._base import FirstOrderEstimatorMixin, restores_on_failure
 from ._factorization import FactorizationNAG
 from ._initializers import starts_for
+from ._linalg import column_variance_sum
 from ._units import DataUnit
 
 _SHARED = FirstOrderEstimatorMixin._shared_parameter_constraints
@@ -246,6 +247,8 @@ stop_reason_, learning_rate_, damping_ :
         m, n = centred.shape
         d = self.n_components
         ridge = unit.damping_to_user(objective.penalty)
+        # subtracting the offsets (per column) leaves the variances as they are
+        total = column_variance_sum(centred)
 
         def attributes(factors, fitted):
             internal = unit.factors_to_internal(factors)
@@ -262,6 +265,7 @@ stop_reason_, learning_rate_, damping_ :
                 ridge,
                 unit,
                 False,
+                total,
             )
 
         return self._fit_factors(
@@ -281,13 +285,20 @@ stop_reason_, learning_rate_, damping_ :
         ridge,
         unit,
         publish=True,
+        total=None,
     ):
         """Publish the imputer: the factorization of the data centred by the
         fitted offsets ``means + offsets`` (user units); with
         ``publish=False``, return its attributes."""
         offsets = offsets.astype(X.dtype)
         model._set_fitted(
-            factors, fitted, centred - offsets, ridge, unit.response, True
+            factors,
+            fitted,
+            centred - offsets,
+            ridge,
+            unit.response,
+            True,
+            total=total,
         )
         model.n_features_in_ = centred.shape[1]
         statistics = np.full(X.shape[1], np.nan, dtype=X.dtype)
