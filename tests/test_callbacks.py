@@ -22,7 +22,6 @@ from skfactor import (  # noqa: E402
     LowRankImputer,
     MatrixSensingPrecGD,
 )
-from skfactor._objectives import FactorizationObjective  # noqa: E402
 from skfactor._optimizers import make_optimizer  # noqa: E402
 from skfactor._solver import _Reports, minimize  # noqa: E402
 from skfactor.callbacks import EarlyStopping, Recorder  # noqa: E402
@@ -194,15 +193,6 @@ def test_backtracked_iterations_are_never_reported():
     assert log.iterations("end") == list(range(est.n_iter_))
     reported = [log.fitted[k].loss_curve_[-1] for k in range(1, est.n_iter_ + 1)]
     np.testing.assert_array_equal(reported, est.loss_curve_)
-
-
-@pytest.fixture
-def problem():
-    rng = np.random.RandomState(0)
-    A = rng.standard_normal((20, 3)) @ rng.standard_normal((3, 15))
-    X0 = rng.standard_normal((20, 3))
-    Y0 = 0.1 * rng.standard_normal((15, 3))
-    return FactorizationObjective(A), [X0, Y0]
 
 
 @pytest.mark.parametrize("pending", [None, 1])

@@ -12,15 +12,6 @@ from skfactor._solver import N_ITER_NO_CHANGE, minimize
 from skfactor.exceptions import DivergenceError
 
 
-@pytest.fixture
-def problem():
-    rng = np.random.RandomState(0)
-    A = rng.standard_normal((20, 3)) @ rng.standard_normal((3, 15))
-    X0 = rng.standard_normal((20, 3))
-    Y0 = 0.1 * rng.standard_normal((15, 3))
-    return FactorizationObjective(A), [X0, Y0]
-
-
 def test_relative_error_rule_stops_at_first_iterate_below_tol(problem):
     objective, F = problem
     tol = 1e-6
