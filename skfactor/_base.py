@@ -20,6 +20,7 @@ from ._solver import minimize
 from ._step_size import (
     auto_learning_rate,
     natural_learning_rate,
+    paper_momentum,
     resolve_damping,
     restart_after_first_step,
     start_learning_rate,
@@ -134,7 +135,10 @@ class FirstOrderEstimatorMixin(CallbackSupportMixin):
             Interval(Real, 0, None, closed="neither"),
             StrOptions({"auto"}),
         ],
-        "momentum": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
+        "momentum": [
+            Interval(Real, 0, 1, closed="left"),
+            StrOptions({"auto", "paper"}),
+        ],
         "damping": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "init_scale": [
             Interval(Real, 0, None, closed="neither"),
@@ -183,6 +187,25 @@ class FirstOrderEstimatorMixin(CallbackSupportMixin):
                 f"of memory, more than this machine's {available / 2**30:.3g} GiB. "
                 f"Lower {self._width_parameter}."
             )
+
+    def _paper_momentum(self, objective, point, warm):
+        """``momentum="paper"``: the NAG paper's constant β from the frozen
+        problem at the start (a warm refit keeps the first fit's β)."""
+        if warm is not None:
+            previous = getattr(self, "momentum_", None)
+            if isinstance(previous, float):
+                return previous
+        beta = paper_momentum(objective, point)
+        if beta is None:
+            raise ValueError(
+                f"{type(self).__name__}: momentum='paper' is the NAG paper's "
+                "constant β = (√κ − 1)/(√κ + 1), with κ the conditioning of the "
+                "least-squares problem in the last factor at a start whose last "
+                "factor is 0. This start is not one: use init='unbalanced' (the "
+                "paper's start), init factors whose last factor is 0, or a "
+                "float momentum."
+            )
+        return beta
 
     def _advice(self, optimizer, objective):
         """What the ``ConvergenceWarning`` suggests for this fit."""
@@ -309,6 +332,10 @@ class FirstOrderEstimatorMixin(CallbackSupportMixin):
                 "overflow). "
                 f"Use {fix}."
             )
+        momentum = self.momentum
+        if momentum == "paper" and optimizer.has_momentum:
+            momentum = self._paper_momentum(objective, point, warm)
+        optimizer.momentum = momentum
         # a warm refit on data of the same scale continues the first fit:
         # its progress (for the plateau rule) and, same optimizer, its step
         same_scale = warm is not None and self._same_scale(objective, unit)
@@ -344,6 +371,7 @@ class FirstOrderEstimatorMixin(CallbackSupportMixin):
             return {
                 "learning_rate_": learning_rate,
                 "damping_": user_damping,
+                "momentum_": momentum if optimizer.has_momentum else None,
                 "n_iter_": n_iter,
                 "loss_curve_": loss_curve,
                 "time_curve_": time_curve,

@@ -216,12 +216,22 @@ default="unbalanced"
         diverges raises :class:`~skfactor.exceptions.DivergenceError`, naming
         a smaller value to try. The value finally used is ``learning_rate_``.
 
-    momentum : float in [0, 1) or "auto", default="auto"
+    momentum : float in [0, 1), "auto" or "paper", default="auto"
         β for ``"nag"`` and ``"heavy_ball"`` (ignored by the others). A float
-        is the constant momentum of the papers. ``"auto"`` uses Nesterov's
+        is a constant momentum. ``"paper"`` is the NAG paper's constant
+        ``β = (√κ_eff − 1)/(√κ_eff + 1)``, with ``κ_eff = s₁²/s_r̂²`` from the
+        singular values of ``X₀`` above its numerical rank (the conditioning
+        of the least-squares problem in ``Y`` while ``X`` stays near ``X₀``);
+        it needs a start whose ``Y₀`` is 0 (``init="unbalanced"``, or custom
+        factors). The paper's whole method is
+        ``optimizer="nag", momentum="paper", init="unbalanced",
+        init_power_iter=0, init_scale=100`` with ``learning_rate="auto"``
+        (``η = 1/s₁(X₀)²``): iterations to a given accuracy then grow like
+        ``κ`` (GD: ``κ²``), as the paper proves. ``"auto"`` uses Nesterov's
         schedule ``βₖ = (tₖ − 1)/tₖ₊₁``, ``tₖ₊₁ = (1 + √(1 + 4tₖ²))/2``, with
         gradient restart (``tₖ = 1`` whenever ``⟨∇f(W), Fₖ₊₁ − Fₖ⟩ > 0``),
-        which needs no knowledge of the condition number.
+        which needs no knowledge of the condition number and is faster from
+        the default start; see :ref:`papers` for both, measured.
 
     damping : float >= 0 or "auto", default="auto"
         For ``"precgd"``: a fixed δ instead of ``‖P_Ω(XYᵀ − A)‖_F/√β``
@@ -347,6 +357,10 @@ default="unbalanced"
     damping_ : float or "auto"
         The damping used by scaledgd/precgd (``"auto"`` for precgd's
         iterate-dependent δ).
+    momentum_ : float, "auto" or None
+        The momentum used by nag/heavy_ball: the constant β (``"paper"``
+        resolved), ``"auto"`` for the restarted schedule; None for the
+        optimizers without momentum.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)

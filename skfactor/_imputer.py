@@ -103,7 +103,7 @@ tol, random_state, verbose :
     indicator_ : MissingIndicator or None
         The fitted indicator, when ``add_indicator=True``.
     n_iter_, loss_curve_, time_curve_, reference_loss_, converged_, \
-stop_reason_, learning_rate_, damping_ :
+stop_reason_, learning_rate_, damping_, momentum_ :
         As in :class:`FactorizationNAG`. The loss is over the observed
         entries with the offsets at their best; ``reference_loss_`` is that of
         the offsets alone (the observed column means). Use them with

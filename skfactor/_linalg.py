@@ -178,6 +178,25 @@ def top_singular_value(X):
     return float(np.sqrt(max(top_eigenvalue(small), 0.0)))
 
 
+@small
+def condition_number(X, scale=1.0, shift=0.0):
+    """``κ = (c·s₁² + μ)/(c·s_r̂² + μ)``, the condition number of ``c·XᵀX + μI``
+    on the numerical range of ``X`` (``c = scale``, ``μ = shift``).
+
+    ``s₁ ≥ … ≥ s_r̂`` are the singular values of ``X`` above
+    ``max(X.shape)·eps·s₁`` (numpy's ``matrix_rank`` tolerance): the
+    conditioning of the least-squares problem with design ``X`` in the
+    directions it can move. 1 for a zero matrix.
+    """
+    if X.size == 0:
+        return 1.0
+    s = scipy.linalg.svdvals(np.asarray(X, dtype=np.float64))
+    if not s[0] > 0:
+        return 1.0
+    kept = s[s > max(X.shape) * np.finfo(X.dtype).eps * s[0]]
+    return float((scale * kept[0] ** 2 + shift) / (scale * kept[-1] ** 2 + shift))
+
+
 def spectral_norm(T, random_state):
     """Estimate ``σ₁(T)`` for a dense or sparse matrix.
 

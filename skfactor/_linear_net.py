@@ -136,7 +136,8 @@ tol, random_state, verbose, warm_start :
     coef_ : ndarray of shape (n_outputs, n_features) or (n_features,)
         The end-to-end map ``W_N ⋯ W₁``, laid out like LinearRegression's.
     intercept_ : ndarray of shape (n_outputs,) or float
-    n_iter_, loss_curve_, time_curve_, converged_, stop_reason_, learning_rate_ :
+    n_iter_, loss_curve_, time_curve_, converged_, stop_reason_, learning_rate_, \
+damping_, momentum_ :
         As in :class:`FactorizationNAG`.
     reference_loss_ : float
         Loss of the zero model: ``½‖Y − Ȳ‖²/n`` with an intercept,

@@ -65,6 +65,8 @@ class Optimizer:
     ``alternating``
         Blocks are updated one after another (the step a start built for an
         alternating method is kept).
+    ``has_momentum``
+        The method reads ``momentum`` (``"paper"`` is resolved for it).
     ``damping_rule``
         ``None`` (no damping), ``"adaptive"`` (``damping="auto"`` follows the
         iterate) or ``"fixed"`` (``damping="auto"`` is resolved once, relative
@@ -76,6 +78,7 @@ class Optimizer:
     requires = frozenset()
     alternating = False
     damping_rule = None
+    has_momentum = False
 
     def __init__(self, learning_rate, momentum="auto", damping="auto"):
         self.learning_rate = float(learning_rate)
@@ -294,6 +297,8 @@ class _Momentum(Optimizer):
     schedule starts again from ``t = 1``, so the next step has β = 0. The rule
     needs no knowledge of the condition number.
     """
+
+    has_momentum = True
 
     def init_state(self, objective, point):
         return {"previous": point, "t": 1.0}

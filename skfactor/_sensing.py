@@ -100,8 +100,9 @@ default="small_random"
         PrecGD: a fixed δ instead of ``√(2f/β)``. ScaledGD: λ, ``"auto"`` is
         ``1e-5·σ₁(T)``: the error floor of the symmetric over-parameterized
         problem grows with λ, and λ must stay above the start's Gram (α²σ₁).
-    momentum : float in [0, 1) or "auto", default="auto"
-        For nag and heavy_ball.
+    momentum : float in [0, 1), "auto" or "paper", default="auto"
+        For nag and heavy_ball, as in :class:`FactorizationNAG`
+        (``"paper"``: the constant β from the unbalanced start's ``L₀``).
     init_scale : float or "auto", default="auto"
         Scale of the start (small_random: α = 1e-4 relative to √σ₁(T)).
     init_power_iter : int >= 0 or "auto", default="auto"
@@ -136,7 +137,7 @@ default="small_random"
         solver left unresolved. And above ``max(n1, n2)·eps·σ₁``.
     shape_ : tuple
     n_iter_, loss_curve_, time_curve_, converged_, stop_reason_, \
-learning_rate_, damping_ :
+learning_rate_, damping_, momentum_ :
         As in :class:`FactorizationNAG`. Scaling the design by c scales
         ``coef_`` by 1/c, ``learning_rate_`` by ``1/c`` (gd, altgd, nag,
         heavy_ball) or ``1/c²`` (precgd, scaledgd, apgd), and leaves the

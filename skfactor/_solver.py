@@ -201,17 +201,29 @@ def caller_stacklevel():
 
 
 class _Rising:
-    """Window medians that keep rising above the best loss (``RISING_WINDOWS``)."""
+    """Window medians that keep rising above the best loss (``RISING_WINDOWS``).
+
+    Rises below ``eps·f_ref`` (a relative error under √eps) are not counted:
+    there the iterates' own rounding moves the loss, amplified by momentum
+    (NAG with a constant β near 1 wanders around 1e-12 relative error), and
+    a true divergence crosses that level within a few more windows.
+    """
 
     def __init__(self, objective):
         self.objective, self.last, self.count = objective, None, 0
+        eps = float(np.finfo(objective.dtype).eps)
+        self.noise = eps * objective.reference_loss
 
     def update(self, median, best_loss):
         rounding = ROUNDING_UNITS * self.objective.loss_rounding(median)
         rose = self.last is not None and median > self.last + rounding
         self.count = self.count + 1 if rose else 0
         self.last = median
-        return self.count >= RISING_WINDOWS and median > 2.0 * best_loss + rounding
+        return (
+            self.count >= RISING_WINDOWS
+            and median > 2.0 * best_loss + rounding
+            and median > self.noise
+        )
 
 
 class _Plateau:

@@ -20,12 +20,21 @@ and ``T`` its target (both in the model's units):
   (K the model's degree): the first term bounds the Hessian at the start, the
   second the Hessian along a balanced trajectory (``3βσ₁`` for two factors).
 
+``momentum="paper"`` (NAG, heavy ball): the NAG paper's constant
+``β = (√κ_eff − 1)/(√κ_eff + 1)``, ``κ_eff`` the condition number of the
+least-squares problem in the last factor at a start whose last factor is 0
+(``objective.frozen_condition``; ``≈ κ(T)²`` for the unbalanced start).
+
 ``damping="auto"``: ``"adaptive"`` optimizers (PrecGD) follow the iterate;
 ``"fixed"`` ones (ScaledGD(λ)) get ``λ = 1e-5·σ₁(T)``.
 
 Every rule is homogeneous of the right degree in the data, so fitting scaled
 data gives the scaled trajectory.
 """
+
+import math
+
+import numpy as np
 
 #: Step size of the scale-free methods, relative to 1/β: 0.5, as in the
 #: ScaledGD and PrecGD authors' code.
@@ -45,6 +54,16 @@ def resolve_damping(optimizer, objective, damping):
     if damping != "auto" or optimizer.damping_rule != "fixed":
         return damping
     return SCALEDGD_RELATIVE_DAMPING * objective.target_norm()
+
+
+def paper_momentum(objective, point):
+    """``momentum="paper"``: ``β = (√κ_eff − 1)/(√κ_eff + 1)`` from the
+    frozen problem at ``point``, or None when the point is not a frozen start
+    (a model of one factor, or a last factor that is not 0)."""
+    if objective.layout not in ("pair", "chain") or np.any(point.factors[-1]):
+        return None
+    root = math.sqrt(objective.frozen_condition(point))
+    return (root - 1.0) / (root + 1.0)
 
 
 def start_learning_rate(start, objective, learning_rate):

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from .._linalg import spectral_norm, top_eigenvalue
+from .._linalg import condition_number, spectral_norm, top_eigenvalue
 
 #: Seed of the power iterations that estimate norms of an objective's data:
 #: they are part of the problem, not of the start, so they never draw on the
@@ -153,6 +153,14 @@ class Objective:
         """
         top = top_eigenvalue(point.gram(0))
         return self.design_curvature() * top + self.penalty
+
+    def frozen_condition(self, point):
+        """``κ_eff = L/μ`` of the least-squares problem in the last factor,
+        the others frozen (ALGORITHMS.md §3): the condition number of
+        ``β·F₀ᵀF₀ + λI`` on the range of ``F₀`` (λ the penalty). With the
+        unbalanced start ``X₀ = c·TΦ`` it is about ``κ(T)²``.
+        """
+        return condition_number(point.factors[0], self.design_curvature(), self.penalty)
 
     def target_norm(self):
         """``σ₁(target)``, estimated once per objective (see ``spectral_norm``)."""

@@ -3,6 +3,7 @@
 import numpy as np
 
 from .._linalg import (
+    condition_number,
     operator_norm,
     spectral_norm,
     sq_norm,
@@ -12,6 +13,8 @@ from .._linalg import (
 from ._base import NORM_SEED, Objective
 from ._base import linear_combination as _linear_combination
 from ._models import model_for
+
+_EPS = float(np.finfo(np.float64).eps)
 
 
 def _chain(mats):
@@ -140,6 +143,18 @@ class LinearNetObjective(Objective):
         """``λ_max(PᵀP)·λ_max(S)``, P = the product of all layers but the input."""
         P = _chain(point.factors[:-1])
         return top_singular_value(P) ** 2 * self._s_top()
+
+    def frozen_condition(self, point):
+        """``κ(PᵀP)·κ(S)`` on their numerical ranges: the Hessian of the
+        least-squares problem in the input layer is ``PᵀP ⊗ S``."""
+        kappa_s = getattr(self, "_s_condition", None)
+        if kappa_s is None:
+            values = np.linalg.eigvalsh(self.S) if self.S.size else np.zeros(1)
+            top = float(values[-1])
+            kept = values[values > max(self.S.shape[0], 1) * _EPS * top]
+            kappa_s = float(top / kept[0]) if top > 0 else 1.0
+            self._s_condition = kappa_s
+        return condition_number(_chain(point.factors[:-1])) * kappa_s
 
     def model_gradient_norm(self, point):
         """``‖G‖₂`` with ``G = WS − C`` the gradient in the end-to-end map."""

@@ -1,0 +1,164 @@
+"""The papers' own settings: ``momentum="paper"``, Ward–Kolda's constants."""
+
+import numpy as np
+import pytest
+
+from skfactor import FactorizationNAG, LinearNetRegressor, MatrixSensingPrecGD
+from skfactor.datasets import make_low_rank_matrix, make_matrix_sensing
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def _paper_beta(kappa):
+    root = np.sqrt(kappa)
+    return (root - 1) / (root + 1)
+
+
+@pytest.fixture
+def planted():
+    return make_low_rank_matrix(60, 50, 4, 10, random_state=0)[0]
+
+
+def test_paper_momentum_is_the_constant_beta_of_the_start(planted):
+    rng = np.random.RandomState(1)
+    X0 = planted @ rng.standard_normal((50, 8)) * 3.0
+    s = np.linalg.svd(X0, compute_uv=False)
+    rank = int(np.sum(s > max(X0.shape) * np.finfo(float).eps * s[0]))
+    assert rank == 4  # the sketch of a rank-4 matrix
+    expected = _paper_beta((s[0] / s[rank - 1]) ** 2)
+    est = FactorizationNAG(
+        8, optimizer="nag", momentum="paper", init=[X0, np.zeros((50, 8))], max_iter=5
+    ).fit(planted)
+    assert est.momentum_ == pytest.approx(expected, rel=1e-12)
+    # the paper's method is NAG with that constant: the same iterates
+    same = FactorizationNAG(
+        8,
+        optimizer="nag",
+        momentum=est.momentum_,
+        init=[X0, np.zeros((50, 8))],
+        max_iter=5,
+    ).fit(planted)
+    np.testing.assert_allclose(est.loss_curve_, same.loss_curve_, rtol=1e-13)
+
+
+@pytest.mark.parametrize("optimizer", ["nag", "heavy_ball"])
+def test_paper_momentum_from_the_unbalanced_start(planted, optimizer):
+    est = FactorizationNAG(
+        8,
+        optimizer=optimizer,
+        momentum="paper",
+        init_scale=100,
+        init_power_iter=0,
+        max_iter=3,
+        random_state=0,
+    ).fit(planted)
+    # κ_eff of X₀ = c·AΦ is about κ(A)² = 100 (times a width factor)
+    assert 0.8 < est.momentum_ < 0.98
+    # a constant β: no schedule, no restart
+    assert isinstance(est.momentum_, float)
+    # scale-equivariant: the same β for 1e6·A
+    scaled = FactorizationNAG(
+        8,
+        optimizer=optimizer,
+        momentum="paper",
+        init_scale=100,
+        init_power_iter=0,
+        max_iter=3,
+        random_state=0,
+    ).fit(1e6 * planted)
+    assert scaled.momentum_ == pytest.approx(est.momentum_, rel=1e-9)
+
+
+def test_paper_momentum_of_a_power_iterated_start_is_zero(planted):
+    # the sharpened start has equal singular values: κ_eff = 1, β = 0
+    est = FactorizationNAG(
+        8, optimizer="nag", momentum="paper", max_iter=2, random_state=0
+    ).fit(planted)
+    assert est.momentum_ == pytest.approx(0.0, abs=1e-6)
+
+
+def test_momentum_attribute(planted):
+    assert (
+        FactorizationNAG(3, optimizer="gd", max_iter=2).fit(planted).momentum_ is None
+    )
+    nag = FactorizationNAG(3, max_iter=2).fit(planted)  # NAG is the default
+    assert nag.momentum_ == "auto"
+    fixed = FactorizationNAG(3, optimizer="nag", momentum=0.5, max_iter=2)
+    assert fixed.fit(planted).momentum_ == 0.5
+    # "paper" is ignored by the optimizers without momentum, like a float
+    gd = FactorizationNAG(
+        3, optimizer="gd", momentum="paper", init="gaussian", max_iter=2
+    )
+    assert gd.fit(planted).momentum_ is None
+
+
+@pytest.mark.parametrize("init", ["gaussian", "spectral", "ward_kolda"])
+def test_paper_momentum_needs_a_frozen_start(planted, init):
+    est = FactorizationNAG(
+        4, optimizer="nag", momentum="paper", init=init, max_iter=3, random_state=0
+    )
+    with pytest.raises(ValueError, match=r"momentum='paper'.*init='unbalanced'"):
+        est.fit(planted)
+    assert not hasattr(est, "n_iter_")  # a fit that raises leaves it unfitted
+
+
+def test_paper_momentum_warm_refit_keeps_beta(planted):
+    kw = dict(optimizer="nag", momentum="paper", init_scale=100, init_power_iter=0)
+    est = FactorizationNAG(8, max_iter=3, warm_start=True, random_state=0, **kw)
+    beta = est.fit(planted).momentum_
+    assert est.fit(planted).momentum_ == beta
+
+
+def test_paper_momentum_linear_net():
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((200, 6)) * np.array([1, 1, 1, 2, 3, 4.0])
+    Y = X @ rng.standard_normal((6, 3))
+    est = LinearNetRegressor(
+        (4,),
+        optimizer="nag",
+        momentum="paper",
+        init_scale=100,
+        init_power_iter=0,
+        fit_intercept=False,
+        max_iter=3,
+        random_state=0,
+    ).fit(X, Y)
+    # κ_eff = κ(PᵀP)·κ(S) with P = W₂ the output layer at the start
+    S = X.T @ X / len(X)
+    ev = np.linalg.eigvalsh(S)
+    assert 0 < est.momentum_ < 1
+    kappa = ((np.sqrt(1) + est.momentum_) / (1 - est.momentum_)) ** 2
+    assert kappa >= ev[-1] / ev[0] * (1 - 1e-9)
+
+
+def test_paper_momentum_sensing():
+    X, y, _ = make_matrix_sensing(8, 7, 2, 400, condition_number=5, random_state=0)
+    est = MatrixSensingPrecGD(
+        4,
+        shape=(8, 7),
+        optimizer="nag",
+        momentum="paper",
+        init="unbalanced",
+        init_scale=10,
+        init_power_iter=0,
+        max_iter=3,
+        random_state=0,
+    ).fit(X, y)
+    assert 0 < est.momentum_ < 1
+
+
+def test_running_past_machine_precision_is_not_divergence():
+    # tol=0 runs every iteration: at the precision floor the loss wanders
+    # (a constant β near 1 amplifies rounding); that is not a divergence
+    A = make_low_rank_matrix(120, 100, 5, 10, random_state=0)[0]
+    est = FactorizationNAG(
+        20,
+        momentum="paper",
+        init_scale=100,
+        init_power_iter=0,
+        tol=0,
+        max_iter=3000,
+        random_state=0,
+    ).fit(A)
+    assert est.n_iter_ == 3000
+    assert np.sqrt(2 * est.loss_curve_.min()) / np.linalg.norm(A) < 1e-10
