@@ -143,6 +143,7 @@ class FirstOrderEstimatorMixin(CallbackSupportMixin):
         "init_scale": [
             Interval(Real, 0, None, closed="neither"),
             StrOptions({"auto"}),
+            tuple,
         ],
         "init_power_iter": [
             Interval(Integral, 0, None, closed="left"),

@@ -186,7 +186,7 @@ default="unbalanced"
           ``init_scale``, default 3; use 10 with a constant ``momentum``, as
           in the paper.
         - ``"ward_kolda"``: ``X₀ = AΦ₁/(√η·C·σ₁)``, ``Y₀ = √η·D·σ₁·Φ₂``
-          (``C`` = ``init_scale``, default 1, ``D = 0.01``).
+          (``init_scale=(C, D)``, default ``(1, 0.01)``; a float sets ``C``).
         - ``"small_random"``, ``"gaussian"``: ``α√σ₁·G`` for both factors, G
           with N(0, 1/rows) entries; ``α`` = ``init_scale`` (1e-4 and 1).
         - ``"orthogonal"``: ``c√σ₁·Q`` with Q semi-orthogonal.
@@ -239,8 +239,10 @@ default="unbalanced"
         ``1e-5·σ₁(A)``. In the units of the factors' Grams (those of A).
         Ignored by the other optimizers.
 
-    init_scale : float > 0 or "auto", default="auto"
-        The scale constant of the named start (see ``init``).
+    init_scale : float > 0, tuple or "auto", default="auto"
+        The scale constant of the named start (see ``init``). For
+        ``init="ward_kolda"`` a pair ``(C, D)`` sets both of the paper's
+        constants (a float sets ``C``, with ``D = 0.01``).
 
     init_power_iter : int >= 0 or "auto", default="auto"
         Power iterations that sharpen the sketch of the ``"unbalanced"`` and

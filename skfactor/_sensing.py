@@ -103,7 +103,7 @@ default="small_random"
     momentum : float in [0, 1), "auto" or "paper", default="auto"
         For nag and heavy_ball, as in :class:`FactorizationNAG`
         (``"paper"``: the constant β from the unbalanced start's ``L₀``).
-    init_scale : float or "auto", default="auto"
+    init_scale : float, tuple or "auto", default="auto"
         Scale of the start (small_random: α = 1e-4 relative to √σ₁(T)).
     init_power_iter : int >= 0 or "auto", default="auto"
         Power iterations of the sketch starts (``"unbalanced"``,

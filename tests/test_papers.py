@@ -162,3 +162,69 @@ def test_running_past_machine_precision_is_not_divergence():
     ).fit(A)
     assert est.n_iter_ == 3000
     assert np.sqrt(2 * est.loss_curve_.min()) / np.linalg.norm(A) < 1e-10
+
+
+def _wk_start(A, eta, C, D, width, seed):
+    """Ward & Kolda's start, written out: X₀ = AΦ/(√η·C·σ₁), Y₀ = √η·D·σ₁·Ψ."""
+    rng = np.random.RandomState(seed)
+    n = A.shape[1]
+    phi = rng.standard_normal((n, width)) / np.sqrt(width)
+    psi = rng.standard_normal((n, width)) / np.sqrt(width)
+    sigma1 = np.linalg.svd(A, compute_uv=False)[0]
+    return (A @ phi) / (np.sqrt(eta) * C * sigma1), np.sqrt(eta) * D * sigma1 * psi
+
+
+@pytest.mark.parametrize(
+    "init_scale, C, D", [("auto", 1.0, 0.01), (2.0, 2.0, 0.01), ((4, 4 / 9), 4, 4 / 9)]
+)
+def test_ward_kolda_constants(planted, init_scale, C, D):
+    eta = 0.3
+    est = FactorizationNAG(
+        6,
+        optimizer="altgd",
+        init="ward_kolda",
+        init_scale=init_scale,
+        learning_rate=eta,
+        max_iter=1,
+        random_state=0,
+    )
+    from skfactor._initializers import ward_kolda
+    from skfactor._objectives import FactorizationObjective
+
+    objective = FactorizationObjective(planted)
+    X0, Y0 = ward_kolda(
+        objective,
+        [(60, 6), (50, 6)],
+        scale=init_scale,
+        random_state=np.random.RandomState(0),
+        learning_rate=eta,
+    )
+    X_ref, Y_ref = _wk_start(planted, eta, C, D, 6, 0)
+    np.testing.assert_allclose(X0, X_ref, rtol=1e-10)
+    np.testing.assert_allclose(Y0, Y_ref, rtol=1e-10)
+    # and the estimator starts from it: its first AltGD step from (X0, Y0)
+    est.fit(planted)
+    X1 = X_ref - eta * (X_ref @ Y_ref.T - planted) @ Y_ref
+    Y1 = Y_ref - eta * (X1 @ Y_ref.T - planted).T @ X1
+    np.testing.assert_allclose(
+        est.loss_curve_[0], 0.5 * np.sum((X1 @ Y1.T - planted) ** 2)
+    )
+
+
+@pytest.mark.parametrize(
+    "init, init_scale, match",
+    [
+        ("unbalanced", (1.0, 2.0), r"init='unbalanced' takes one float c"),
+        ("ward_kolda", (1.0,), r"ward_kolda' takes a float C or a tuple \(C, D\)"),
+        ("ward_kolda", (1.0, -2.0), r"constant D of init='ward_kolda' must be"),
+        ("ward_kolda", (1.0, np.inf), r"positive finite"),
+        ("ward_kolda", (1.0, "x"), r"positive finite"),
+    ],
+)
+def test_init_scale_pair_is_checked(planted, init, init_scale, match):
+    est = FactorizationNAG(
+        4, optimizer="altgd", init=init, init_scale=init_scale, max_iter=2
+    )
+    with pytest.raises(ValueError, match=match):
+        est.fit(planted)
+    assert not hasattr(est, "components_")
