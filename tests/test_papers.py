@@ -228,3 +228,46 @@ def test_init_scale_pair_is_checked(planted, init, init_scale, match):
     with pytest.raises(ValueError, match=match):
         est.fit(planted)
     assert not hasattr(est, "components_")
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.7])
+def test_frozen_loss_curve_is_the_frozen_loop(beta):
+    from skfactor.theory import frozen_loss_curve
+
+    rng = np.random.RandomState(0)
+    A = rng.standard_normal((30, 20))
+    X0 = A @ rng.standard_normal((20, 4))
+    eta = 1.0 / np.linalg.norm(X0, 2) ** 2
+    # Nesterov in Y with X frozen, written out
+    Y = Y_prev = np.zeros((20, 4))
+    expected = []
+    for _ in range(25):
+        W = Y + beta * (Y - Y_prev)
+        Y, Y_prev = W - eta * (X0 @ W.T - A).T @ X0, Y
+        expected.append(0.5 * np.sum((X0 @ Y.T - A) ** 2))
+    got = frozen_loss_curve(A, X0, eta, 25, momentum=beta)
+    np.testing.assert_allclose(got, expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "nag"])
+def test_paper_regime_follows_the_frozen_theory(optimizer):
+    from skfactor.callbacks import Recorder
+    from skfactor.theory import frozen_loss_curve
+
+    A = make_low_rank_matrix(120, 100, 5, 10, random_state=0)[0]
+    recorder = Recorder(["loss"], keep_iterates=[0])
+    est = FactorizationNAG(
+        20,
+        optimizer=optimizer,
+        momentum="paper",
+        init_scale=100,
+        init_power_iter=0,
+        max_iter=300,
+        tol=1e-6,
+        random_state=0,
+    )
+    est.set_callbacks(recorder).fit(A)
+    X0 = recorder.history_["iterates"][0][0]
+    beta = est.momentum_ if optimizer == "nag" else 0.0
+    theory = frozen_loss_curve(A, X0, est.learning_rate_, est.n_iter_, beta)
+    np.testing.assert_allclose(est.loss_curve_, theory, rtol=2e-3)

@@ -1,0 +1,93 @@
+"""The NAG paper's frozen-X theory curves, to compare measured fits with.
+
+From the unbalanced start ``X₀`` large, ``Y₀ = 0``, the first factor barely
+moves, and fitting ``A ≈ X Yᵀ`` is the least-squares problem in ``Y`` with
+design ``X₀`` (ALGORITHMS.md §3). Its loss curve has a closed form: with the
+eigenpairs ``(λᵢ, uᵢ)`` of ``X₀X₀ᵀ`` on its range and ``eᵢ = ‖uᵢᵀA‖²``,
+gradient descent with step η gives ``fₖ = ½Σᵢ(1 − ηλᵢ)^{2k} eᵢ + f_⊥`` and
+Nesterov's method with constant momentum β gives ``fₖ = ½Σᵢ sᵢ,ₖ² eᵢ + f_⊥``
+with ``sᵢ,ₖ₊₁ = (1 − ηλᵢ)((1 + β)sᵢ,ₖ − β sᵢ,ₖ₋₁)``, ``sᵢ,₀ = sᵢ,₋₁ = 1``;
+``f_⊥ = ½‖(I − P)A‖²`` is the part of ``A`` outside the range of ``X₀``,
+which no ``Y`` reaches. The measured curve follows it while ``X`` stays near
+``X₀``: closely for a large ``init_scale`` (the paper's regime).
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.linalg
+from sklearn.utils import check_array
+from sklearn.utils._param_validation import Interval, validate_params
+
+__all__ = ["frozen_loss_curve"]
+
+
+@validate_params(
+    {
+        "A": ["array-like"],
+        "X0": ["array-like"],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "n_iter": [Interval(Integral, 1, None, closed="left")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
+def frozen_loss_curve(A, X0, learning_rate, n_iter, momentum=0.0):
+    """Loss ``½‖X₀Yₖᵀ − A‖²`` of GD or NAG in ``Y`` with ``X`` frozen at ``X₀``.
+
+    The theory curve of the NAG paper (Xu, Wang, Zhao, Ward & Tao, 2024)
+    for a fit from ``Y₀ = 0``: see the module docstring for the formulas.
+    Compare it with ``loss_curve_`` of
+    ``FactorizationNAG(optimizer="gd" or "nag", momentum=β, init="unbalanced")``,
+    whose start ``X₀`` a :class:`~skfactor.callbacks.Recorder` with
+    ``keep_iterates=[0]`` records.
+
+    Parameters
+    ----------
+    A : array-like of shape (m, n)
+        The data.
+    X0 : array-like of shape (m, d)
+        The frozen first factor.
+    learning_rate : float > 0
+        The step η (``learning_rate_`` of the fit).
+    n_iter : int >= 1
+        Iterations to predict.
+    momentum : float in [0, 1), default=0.0
+        Nesterov's constant β (0 is gradient descent).
+
+    Returns
+    -------
+    loss : ndarray of shape (n_iter,)
+        The predicted loss after iterations ``1 … n_iter``, like
+        ``loss_curve_``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfactor.theory import frozen_loss_curve
+    >>> A = np.diag([2.0, 1.0])
+    >>> X0 = np.eye(2)
+    >>> frozen_loss_curve(A, X0, learning_rate=0.5, n_iter=2)
+    array([0.625  , 0.15625])
+    """
+    A = check_array(A, dtype=np.float64, input_name="A")
+    X0 = check_array(X0, dtype=np.float64, input_name="X0")
+    if X0.shape[0] != A.shape[0]:
+        raise ValueError(
+            f"X0 has {X0.shape[0]} rows but A has {A.shape[0]}: X0 is the first "
+            "factor of A ≈ X Yᵀ, of shape (n_rows of A, width)."
+        )
+    U, s, _ = scipy.linalg.svd(X0, full_matrices=False)
+    keep = s > max(X0.shape) * np.finfo(float).eps * s[0] if s.size and s[0] else []
+    U, lam = U[:, keep], s[keep] ** 2
+    energy = np.square(U.T @ A).sum(axis=1)  # eᵢ = ‖uᵢᵀA‖²
+    outside = max(0.5 * (np.sum(A * A) - energy.sum()), 0.0)
+    q = 1.0 - learning_rate * lam
+    beta = float(momentum)
+    s_prev = np.ones_like(q)
+    s_cur = np.ones_like(q)
+    out = np.empty(n_iter)
+    for k in range(n_iter):
+        s_cur, s_prev = q * ((1.0 + beta) * s_cur - beta * s_prev), s_cur
+        out[k] = 0.5 * np.dot(s_cur * s_cur, energy) + outside
+    return out
