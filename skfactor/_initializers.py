@@ -258,10 +258,12 @@ def ward_kolda(
     shape (n, width) and i.i.d. N(0, 1/width) entries, σ₁ = σ₁(T) and the
     step η. ``init_scale`` sets the constants: a pair ``(C, D)``, or a float
     ``C`` with ``D = 0.01`` (``WARD_KOLDA_D``); ``"auto"`` is ``(1, 0.01)``.
-    The paper's analysis takes ``C ≥ 4`` and ``D ≤ C/9`` with ``η ≤
-    1/(4σ₁²)``-type steps; the defaults, with the step ``η = 1/σ₁`` of
-    ``learning_rate="auto"``, converged 3–300× faster on planted problems
-    (see :ref:`papers`). The start depends on η, which must therefore be
+    The paper's theorem holds for absolute constants C, D and a small
+    enough η; set them to the values of the version of the paper you follow.
+    The defaults are ours: with the step ``η = 1/σ₁`` of
+    ``learning_rate="auto"`` they converged fastest on planted problems
+    (``(C, D) = (4, 4/9)`` was 3–300× slower; see :ref:`papers`, measured).
+    The start depends on η, which must therefore be
     known first; for problems whose loss has curvature β ≠ 1 in the model
     (sensing, networks, missing entries) η stands for ``η·β``, the step in
     the model's units.
