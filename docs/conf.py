@@ -71,8 +71,11 @@ html_baseurl = DOCS_URL
 html_theme_options = {
     "navigation_with_keys": False,
     "show_prev_next": False,
-    # Every top-level page, the API reference included, in the navigation bar.
-    "header_links_before_dropdown": 8,
+    # The API reference in the navigation bar itself (the theme's default, 5
+    # links, would hide it under "More"); the command line and the changelog
+    # go under "More", and the search is an icon, so the bar is one line.
+    "header_links_before_dropdown": 6,
+    "navbar_persistent": ["search-button"],
 }
 html_static_path = []
 
