@@ -29,6 +29,7 @@ MODULES = (
     "truncated_svd",
     "threads",
     "callbacks",
+    "papers",
 )
 
 

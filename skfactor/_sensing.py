@@ -98,8 +98,12 @@ default="small_random"
         curvature bound. Backtracks on divergence (see FactorizationNAG).
     damping : float >= 0 or "auto", default="auto"
         PrecGD: a fixed δ instead of ``√(2f/β)``. ScaledGD: λ, ``"auto"`` is
-        ``1e-5·σ₁(T)``: the error floor of the symmetric over-parameterized
-        problem grows with λ, and λ must stay above the start's Gram (α²σ₁).
+        ``1e-5·σ₁(T)``. That is below the ScaledGD(λ) paper's window (a
+        fraction of σ_min of the truth, which is unknown): in that window
+        the iterations depend strongly on λ and λ ≈ σ_min stalls, while
+        ``1e-5·σ₁`` converged over-parameterized for every κ up to 1000, at
+        up to a few times PrecGD's iterations (see :ref:`papers`). λ must
+        stay above the start's Gram (α²σ₁).
     momentum : float in [0, 1), "auto" or "paper", default="auto"
         For nag and heavy_ball, as in :class:`FactorizationNAG`
         (``"paper"``: the constant β from the unbalanced start's ``L₀``).
