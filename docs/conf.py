@@ -44,6 +44,9 @@ exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
 root_doc = "index"
 
 autosummary_generate = True
+# "fit()", not "FactorizationNAG.fit()", in the page's table of contents: the
+# long names were clipped by the theme's narrow right column.
+toc_object_entries_show_parents = "hide"
 autodoc_default_options = {"members": True}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
