@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import (
 )
 
 from ._callbacks import CallbackSupportMixin, FitMonitor
+from ._doc_link import DocLinkMixin
 from ._initializers import check_custom_init, check_start
 from ._linalg import max_abs
 from ._optimizers import OPTIMIZERS, check_objective, make_optimizer, supports
@@ -111,7 +112,7 @@ class Float64ScoreMixin:
         return r2_score(y, y_pred, sample_weight=sample_weight)
 
 
-class FirstOrderEstimatorMixin(CallbackSupportMixin):
+class FirstOrderEstimatorMixin(DocLinkMixin, CallbackSupportMixin):
     """Parameters and the fit path shared by the skfactor estimators.
 
     With scikit-learn ≥ 1.9 it adds ``set_callbacks`` (``sklearn.callback``);

@@ -7,6 +7,13 @@ from pathlib import Path
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
+from skfactor import (
+    FactorizationNAG,
+    LinearNetRegressor,
+    LowRankImputer,
+    MatrixSensingPrecGD,
+)
+
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 BLOCK = re.compile(r"\.\. code-block:: python\n\n((?:(?: {4}.*)?\n)+)")
 
@@ -39,3 +46,21 @@ def test_docs_code_blocks_run(page, blocks):
         warnings.simplefilter("ignore", ConvergenceWarning)
         for i, code in enumerate(blocks):
             exec(compile(code, f"docs/{page} block {i}", "exec"), namespace)
+
+
+@pytest.mark.parametrize(
+    "Est", [FactorizationNAG, MatrixSensingPrecGD, LinearNetRegressor, LowRankImputer]
+)
+def test_html_repr_links_to_the_api_page(Est):
+    from skfactor._doc_link import DOCS_URL
+
+    url = f"{DOCS_URL}generated/skfactor.{Est.__name__}.html"
+    assert Est()._get_doc_link() == url
+    assert f'href="{url}"' in Est()._repr_html_()
+
+
+def test_subclass_outside_skfactor_gets_no_link():
+    class Mine(FactorizationNAG):
+        pass
+
+    assert Mine()._get_doc_link() == ""
