@@ -60,3 +60,55 @@ def test_the_runner_rejects_unknown_names(capsys):
     with pytest.raises(SystemExit):
         run_benchmarks(["--quick", "nonsense"])
     assert "unknown benchmark 'nonsense'" in capsys.readouterr().err
+
+
+def test_the_claims_table_of_the_docs_and_of_the_readme_agree():
+    from pathlib import Path
+
+    from benchmarks.papers import HEADER, parse_markdown, parse_rst
+
+    root = Path(__file__).resolve().parents[1]
+    rst = parse_rst((root / "docs" / "claims_table.rst").read_text("utf-8"))
+    md = parse_markdown((root / "benchmarks" / "README.md").read_text("utf-8"))
+    assert len(rst) >= 36
+    assert all(len(row) == len(HEADER) for row in rst)
+    assert rst == md
+    verdicts = {row[-1] for row in rst}
+    assert verdicts <= {"yes", "no", "partly", "—"}
+
+
+def test_the_numbers_the_papers_page_quotes_are_the_tables():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    table = (root / "docs" / "claims_table.rst").read_text("utf-8")
+    page = " ".join((root / "docs" / "papers.rst").read_text("utf-8").split())
+    # every pair of slopes the prose quotes is a pair of measured rows
+    pairs = re.findall(r"([0-9]\.[0-9]+) \(GD\) and ([0-9]\.[0-9]+) \(NAG\)", page)
+    assert len(pairs) >= 2
+    for gd, nag in pairs:
+        assert f"slope {gd}" in table and f"slope {nag}" in table
+
+
+def test_claims_table_round_trip(tmp_path):
+    from benchmarks.papers import (
+        MARKERS,
+        markdown_table,
+        parse_markdown,
+        parse_rst,
+        rst_table,
+        write_markdown,
+    )
+
+    rows = [("1", "P", "a claim", "a | b setting", "12 iterations", "yes")]
+    rows = [tuple(c.replace(" | ", " / ") for c in r) for r in rows]
+    assert parse_rst(rst_table(rows)) == rows
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{MARKERS[0]}\nold\n{MARKERS[1]}\noutro\n")
+    write_markdown(readme, rows)
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("outro\n")
+    assert "old" not in text
+    assert parse_markdown(text) == rows
+    assert markdown_table(rows) in text
