@@ -15,6 +15,7 @@ PUBLIC_MODULES = (
     "skfactor.callbacks",
     "skfactor.plotting",
     "skfactor.datasets",
+    "skfactor.theory",
     "skfactor.exceptions",
 )
 
