@@ -64,7 +64,7 @@ def _unwrap(estimator):
 
 
 class ConvergenceDisplay:
-    """Loss or relative error against iteration or wall time, one line per fit.
+    r"""Loss or relative error against iteration or wall time, one line per fit.
 
     Build it with :meth:`from_estimator` or :meth:`from_estimators` from fitted
     skfactor estimators, or directly from curves; then :meth:`plot` draws it.
@@ -81,7 +81,8 @@ class ConvergenceDisplay:
         needed for ``x="time"``.
     reference_losses : list of float, default=None
         Loss of each fit's zero model (``reference_loss_``); needed for
-        ``y="relative_error"``, which plots ``√(loss / reference)``.
+        ``y="relative_error"``, which plots :math:`\sqrt{f / f_0}` (:math:`f`
+        the loss, :math:`f_0` the reference loss).
 
     Attributes
     ----------
@@ -126,7 +127,7 @@ class ConvergenceDisplay:
         self.reference_losses = reference_losses
 
     def plot(self, ax=None, *, x="iteration", y="loss", **kwargs):
-        """Draw the curves, the y axis on a log scale.
+        r"""Draw the curves, the y axis on a log scale.
 
         Parameters
         ----------
@@ -135,8 +136,10 @@ class ConvergenceDisplay:
         x : {"iteration", "time"}, default="iteration"
             Iteration number (1, 2, …) or seconds since the start of the fit.
         y : {"loss", "relative_error"}, default="loss"
-            The loss, or ``√(loss / reference)`` (the relative error ``tol``
-            is compared with; for factorization ``‖XYᵀ − A‖/‖A‖``).
+            The loss :math:`f`, or :math:`\sqrt{f / f_0}` with :math:`f_0` the
+            reference loss (the relative error ``tol`` is compared with; for
+            factorization
+            :math:`\lVert X Y^\top - A \rVert_F / \lVert A \rVert_F`).
         **kwargs : dict
             Passed to every ``ax.plot`` call (``linewidth``, ``alpha``, …).
 

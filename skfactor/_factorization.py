@@ -136,80 +136,115 @@ class FactorizationNAG(
     FirstOrderEstimatorMixin,
     BaseEstimator,
 ):
-    """Low-rank factorization ``A ≈ X Yᵀ`` trained by first-order methods.
+    r"""Low-rank factorization :math:`A \approx XY^\top` trained by first-order methods.
 
-    Minimizes ``f(X, Y) = ½‖X Yᵀ − A‖²_F`` over ``X`` (n_samples, d) and ``Y``
-    (n_features, d), ``d = n_components``, with a choice of optimizer and
-    initialization. ``d`` larger than the rank of ``A`` (over-parameterization)
-    is normal use: the default, Nesterov's accelerated gradient from the
-    unbalanced start (large ``X₀``, ``Y₀ = 0``), converges linearly there, at a
-    rate that depends on ``√κ`` where gradient descent depends on ``κ``.
+    Minimizes :math:`f(X, Y) = \tfrac12 \lVert X Y^\top - A \rVert_F^2` over
+    :math:`X` (n_samples, :math:`d`) and :math:`Y` (n_features, :math:`d`),
+    :math:`d` = ``n_components``, with a choice of optimizer and
+    initialization. :math:`d` larger than the rank of :math:`A`
+    (over-parameterization) is normal use: the default, Nesterov's accelerated
+    gradient from the unbalanced start (large :math:`X_0`, :math:`Y_0 = 0`),
+    converges linearly there, at a rate that depends on :math:`\sqrt{\kappa}`
+    where gradient descent depends on :math:`\kappa`.
 
     Gradients and the loss come from the products ``A @ Y`` and ``A.T @ X``
-    only (two per iteration for every optimizer); ``A`` is never densified
+    only (two per iteration for every optimizer); :math:`A` is never densified
     and no n_samples × n_features temporary is formed.
 
     Parameters
     ----------
     n_components : int, default=2
-        Width ``d`` of the factors. Any ``d ≥ 1`` is accepted, including
-        ``d > min(n_samples, n_features)``, where the model can reproduce ``A``
-        exactly (the extra columns are redundant, which is harmless here).
+        Width :math:`d` of the factors. Any :math:`d \ge 1` is accepted,
+        including ``n_components > min(n_samples, n_features)``, where the model
+        can reproduce :math:`A` exactly (the extra columns are redundant, which
+        is harmless here).
 
-    optimizer : {"nag", "gd", "altgd", "heavy_ball", "precgd", "scaledgd", \
-"apgd"}, default="nag"
-        The update rule; each class in ``skfactor._optimizers`` states its
-        equations.
+    optimizer : str, default="nag"
+        The update rule, one of the seven below; each class in
+        ``skfactor._optimizers`` states its equations.
 
-        - ``"gd"``: ``F⁺ = F − η∇f(F)``.
-        - ``"altgd"``: ``X⁺ = X − η∇_X f(X, Y)``, then ``Y⁺ = Y − η∇_Y f(X⁺, Y)``.
-        - ``"nag"``: ``W = Fₖ + βₖ(Fₖ − Fₖ₋₁)``, ``Fₖ₊₁ = W − η∇f(W)``.
-        - ``"heavy_ball"``: ``Fₖ₊₁ = Fₖ − η∇f(Fₖ) + βₖ(Fₖ − Fₖ₋₁)``.
-        - ``"precgd"``: ``X⁺ = X − η∇_X f (YᵀY + δₖI)⁻¹``,
-          ``Y⁺ = Y − η∇_Y f (XᵀX + δₖI)⁻¹`` with ``δₖ = ‖XYᵀ − A‖_F``.
-        - ``"scaledgd"``: the same with a fixed damping λ (``damping``).
-        - ``"apgd"``: alternating, ``X⁺ = X − η∇_X f(X, Y)(YᵀY)^†``, then
-          ``Y⁺ = Y − η∇_Y f(X⁺, Y)(X⁺ᵀX⁺)^†`` (η = 1 is alternating least
-          squares).
+        - ``"gd"``: :math:`F^+ = F - \eta \nabla f(F)`.
+        - ``"altgd"``: :math:`X^+ = X - \eta \nabla_X f(X, Y)`, then
+          :math:`Y^+ = Y - \eta \nabla_Y f(X^+, Y)`.
+        - ``"nag"``: :math:`W = F_k + \beta_k (F_k - F_{k-1})`,
+          :math:`F_{k+1} = W - \eta \nabla f(W)`.
+        - ``"heavy_ball"``:
+          :math:`F_{k+1} = F_k - \eta \nabla f(F_k) + \beta_k (F_k - F_{k-1})`.
+        - ``"precgd"``:
 
-    init : {"unbalanced", "ward_kolda", "small_random", "spectral", \
-"nystrom", "gaussian", "orthogonal", "balanced"} or tuple of two arrays, \
-default="unbalanced"
-        The start. With Φ Gaussian (n_features, d) of N(0, 1/d) entries:
+          .. math::
 
-        - ``"unbalanced"``: ``X₀ = c₀·√s₁·Q``, ``Y₀ = 0``, where ``Q`` holds
-          the top-d Ritz vectors of the range of ``(AAᵀ)^q AΦ`` (``q`` =
-          ``init_power_iter``, default 4; Φ with 10 extra columns) and ``s₁``
-          the top Ritz value: with the automatic step the first iteration is
-          the randomized SVD's projection ``QQᵀA``. ``init_power_iter=0`` is
-          the NAG paper's start ``X₀ = c₀·AΦ/√s₁(AΦ)``. ``c₀`` =
+              X^+ &= X - \eta \, \nabla_X f \, (Y^\top Y + \delta_k I)^{-1}, \\
+              Y^+ &= Y - \eta \, \nabla_Y f \, (X^\top X + \delta_k I)^{-1},
+
+          with :math:`\delta_k = \lVert X Y^\top - A \rVert_F`.
+        - ``"scaledgd"``: the same with a fixed damping :math:`\lambda`
+          (``damping``).
+        - ``"apgd"``: alternating,
+
+          .. math::
+
+              X^+ &= X - \eta \, \nabla_X f(X, Y) \, (Y^\top Y)^\dagger, \\
+              Y^+ &= Y - \eta \, \nabla_Y f(X^+, Y) \, (X^{+\top} X^+)^\dagger
+
+          (:math:`\eta = 1` is alternating least squares).
+
+    init : str or tuple of two arrays, default="unbalanced"
+        The start: one of the named starts below, or explicit factors. With
+        :math:`\Phi` Gaussian of shape (n_features, :math:`d`), of
+        :math:`\mathcal{N}(0, 1/d)` entries:
+
+        - ``"unbalanced"``: :math:`X_0 = c_0 \sqrt{s_1}\, Q`, :math:`Y_0 = 0`,
+          where :math:`Q` holds the top-:math:`d` Ritz vectors of the range of
+          :math:`(A A^\top)^q A \Phi` (:math:`q` = ``init_power_iter``,
+          default 4; :math:`\Phi` with 10 extra columns) and :math:`s_1` the
+          top Ritz value: with the automatic step the first iteration is the
+          randomized SVD's projection :math:`Q Q^\top A`.
+          ``init_power_iter=0`` is the NAG paper's start
+          :math:`X_0 = c_0\, A\Phi / \sqrt{s_1(A\Phi)}`. :math:`c_0` =
           ``init_scale``, default 3; use 10 with a constant ``momentum``, as
           in the paper.
-        - ``"ward_kolda"``: ``X₀ = AΦ₁/(√η·C·σ₁)``, ``Y₀ = √η·D·σ₁·Φ₂``
-          (``init_scale=(C, D)``, default ``(1, 0.01)``; a float sets ``C``).
-        - ``"small_random"``, ``"gaussian"``: ``α√σ₁·G`` for both factors, G
-          with N(0, 1/rows) entries; ``α`` = ``init_scale`` (1e-4 and 1).
-        - ``"orthogonal"``: ``c√σ₁·Q`` with Q semi-orthogonal.
-        - ``"spectral"``: ``X₀ = U√S``, ``Y₀ = V√S`` from the top-d SVD of A.
-        - ``"nystrom"``: the unbalanced construction with ``c₀ = 1``
-          (``init_power_iter=0``: ``X₀ = AΦ``, the paper's).
-        - ``"balanced"``: a random rank-d matrix split evenly,
-          ``X₀ = c√σ₁·U√S``, ``Y₀ = c√σ₁·V√S`` (``S`` normalised to ``s₁ = 1``).
+        - ``"ward_kolda"``:
+          :math:`X_0 = A\Phi_1 / (\sqrt{\eta}\, C \sigma_1)`,
+          :math:`Y_0 = \sqrt{\eta}\, D \sigma_1 \Phi_2`
+          (``init_scale=(C, D)``, default ``(1, 0.01)``; a float sets
+          :math:`C`).
+        - ``"small_random"``, ``"gaussian"``: :math:`\alpha \sqrt{\sigma_1}\, G`
+          for both factors, :math:`G` with :math:`\mathcal{N}(0, 1/\mathrm{rows})`
+          entries; :math:`\alpha` = ``init_scale`` (1e-4 and 1).
+        - ``"orthogonal"``: :math:`c \sqrt{\sigma_1}\, Q` with :math:`Q`
+          semi-orthogonal.
+        - ``"spectral"``: :math:`X_0 = U S^{1/2}`, :math:`Y_0 = V S^{1/2}` from
+          the top-:math:`d` SVD of :math:`A`.
+        - ``"nystrom"``: the unbalanced construction with :math:`c_0 = 1`
+          (``init_power_iter=0``: :math:`X_0 = A\Phi`, the paper's).
+        - ``"balanced"``: a random rank-:math:`d` matrix split evenly,
+          :math:`X_0 = c \sqrt{\sigma_1}\, U S^{1/2}`,
+          :math:`Y_0 = c \sqrt{\sigma_1}\, V S^{1/2}` (:math:`S` normalised to
+          :math:`s_1 = 1`).
         - ``(X0, Y0)``: explicit arrays of shapes (n_samples, d) and
           (n_features, d).
 
-        σ₁ is the largest singular value of A (a few power iterations).
+        :math:`\sigma_1` is the largest singular value of :math:`A` (a few
+        power iterations).
 
     learning_rate : float or "auto", default="auto"
-        The step size η > 0 of the update equations, in the data's units.
-        ``"auto"``: ``0.5`` for the preconditioned optimizers (0.5 over the
-        largest observed fraction of a row or column with missing values);
-        ``1/s₁(X₀)²`` for the unbalanced start; ``1/σ₁`` for the Ward–Kolda
-        start with ``"altgd"`` (the pairing of the paper); otherwise
-        ``1/max(‖X₀‖² + ‖Y₀‖² + ‖X₀Y₀ᵀ − A‖_F, 3σ₁)``. Every rule is
-        scale-equivariant: fitting ``c·A`` gives the ``√c``-scaled factors,
-        the same iterations, and ``learning_rate_`` times ``1/c`` (gd, altgd,
-        nag, heavy_ball) or unchanged (precgd, scaledgd, apgd).
+        The step size :math:`\eta > 0` of the update equations, in the data's
+        units. ``"auto"``: ``0.5`` for the preconditioned optimizers (0.5 over
+        the largest observed fraction of a row or column with missing values);
+        :math:`1/s_1(X_0)^2` for the unbalanced start; :math:`1/\sigma_1` for
+        the Ward–Kolda start with ``"altgd"`` (the pairing of the paper);
+        otherwise
+
+        .. math::
+
+            \eta = 1 / \max\bigl(\lVert X_0 \rVert_2^2 + \lVert Y_0 \rVert_2^2
+                   + \lVert X_0 Y_0^\top - A \rVert_F,\ 3 \sigma_1\bigr).
+
+        Every rule is scale-equivariant: fitting :math:`cA` gives the
+        :math:`\sqrt{c}`-scaled factors, the same iterations, and
+        ``learning_rate_`` times :math:`1/c` (gd, altgd, nag, heavy_ball) or
+        unchanged (precgd, scaledgd, apgd).
         If an automatic step diverges (with momentum, the factors' imbalance
         can drift on noise-dominated data) the fit goes back to its best
         iterate and halves the step, at most 8 times; a float step that
@@ -217,57 +252,77 @@ default="unbalanced"
         a smaller value to try. The value finally used is ``learning_rate_``.
 
     momentum : float in [0, 1), "auto" or "paper", default="auto"
-        β for ``"nag"`` and ``"heavy_ball"`` (ignored by the others). A float
-        is a constant momentum. ``"paper"`` is the NAG paper's constant
-        ``β = (√κ_eff − 1)/(√κ_eff + 1)``, with ``κ_eff = s₁²/s_r̂²`` from the
-        singular values of ``X₀`` above its numerical rank (the conditioning
-        of the least-squares problem in ``Y`` while ``X`` stays near ``X₀``);
-        it needs a start whose ``Y₀`` is 0 (``init="unbalanced"``, or custom
-        factors). The paper's whole method is
-        ``optimizer="nag", momentum="paper", init="unbalanced",
-        init_power_iter=0, init_scale=100`` with ``learning_rate="auto"``
-        (``η = 1/s₁(X₀)²``): iterations to a given accuracy then grow like
-        ``κ`` (GD: ``κ²``), as the paper proves. ``"auto"`` uses Nesterov's
-        schedule ``βₖ = (tₖ − 1)/tₖ₊₁``, ``tₖ₊₁ = (1 + √(1 + 4tₖ²))/2``, with
-        gradient restart (``tₖ = 1`` whenever ``⟨∇f(W), Fₖ₊₁ − Fₖ⟩ > 0``),
-        which needs no knowledge of the condition number and is faster from
-        the default start; see :ref:`papers` for both, measured.
+        :math:`\beta` for ``"nag"`` and ``"heavy_ball"`` (ignored by the
+        others). A float is a constant momentum. ``"paper"`` is the NAG
+        paper's constant
+
+        .. math::
+
+            \beta = \frac{\sqrt{\kappa_{\mathrm{eff}}} - 1}
+                         {\sqrt{\kappa_{\mathrm{eff}}} + 1}, \qquad
+            \kappa_{\mathrm{eff}} = s_1(X_0)^2 / s_{\hat r}(X_0)^2,
+
+        from the singular values of :math:`X_0` above its numerical rank
+        :math:`\hat r` (the conditioning of the least-squares problem in
+        :math:`Y` while :math:`X` stays near :math:`X_0`); it needs a start
+        whose :math:`Y_0` is 0 (``init="unbalanced"``, or custom factors). The
+        paper's whole method is ``optimizer="nag", momentum="paper",
+        init="unbalanced", init_power_iter=0, init_scale=100`` with
+        ``learning_rate="auto"`` (:math:`\eta = 1/s_1(X_0)^2`): iterations to
+        a given accuracy then grow like :math:`\kappa` (GD: :math:`\kappa^2`),
+        as the paper proves. ``"auto"`` uses Nesterov's schedule
+
+        .. math::
+
+            \beta_k = \frac{t_k - 1}{t_{k+1}}, \qquad
+            t_{k+1} = \frac{1 + \sqrt{1 + 4 t_k^2}}{2},
+
+        with gradient restart (:math:`t_k = 1` whenever
+        :math:`\langle \nabla f(W), F_{k+1} - F_k \rangle > 0`), which needs
+        no knowledge of the condition number and is faster from the default
+        start; see :ref:`papers` for both, measured.
 
     damping : float >= 0 or "auto", default="auto"
-        For ``"precgd"``: a fixed δ instead of ``‖P_Ω(XYᵀ − A)‖_F/√β``
-        (β = 1 without missing values). For ``"scaledgd"``: λ; ``"auto"`` is
-        ``1e-5·σ₁(A)``. In the units of the factors' Grams (those of A).
-        Ignored by the other optimizers.
+        For ``"precgd"``: a fixed :math:`\delta` instead of
+        :math:`\lVert P_\Omega(X Y^\top - A) \rVert_F / \sqrt{\beta}`
+        (:math:`\beta = 1` without missing values). For ``"scaledgd"``:
+        :math:`\lambda`; ``"auto"`` is :math:`10^{-5} \sigma_1(A)`. In the
+        units of the factors' Grams (those of :math:`A`). Ignored by the
+        other optimizers.
 
     init_scale : float > 0, tuple or "auto", default="auto"
         The scale constant of the named start (see ``init``). For
         ``init="ward_kolda"`` a pair ``(C, D)`` sets both of the paper's
-        constants (a float sets ``C``, with ``D = 0.01``).
+        constants (a float sets :math:`C`, with :math:`D = 0.01`).
 
     init_power_iter : int >= 0 or "auto", default="auto"
         Power iterations that sharpen the sketch of the ``"unbalanced"`` and
         ``"nystrom"`` starts (ignored by the others). ``"auto"`` is 4, which
-        costs 10 products of A with ``n_components + 10`` columns, about
-        what ``TruncatedSVD``'s default costs, and puts the first iterate
-        within 1e-3 of ``TruncatedSVD``'s error on real data; 0 is the
-        papers' plain sketch ``AΦ`` (the setting of their analysis).
+        costs 10 products of :math:`A` with ``n_components + 10`` columns,
+        about what ``TruncatedSVD``'s default costs, and puts the first
+        iterate within 1e-3 of ``TruncatedSVD``'s error on real data; 0 is
+        the papers' plain sketch :math:`A\Phi` (the setting of their
+        analysis).
 
     alpha : float >= 0, default=0.0
         Ridge penalty on the factors, relative to the data:
-        ``½·alpha·σ₁(A)·(‖X‖²_F + ‖Y‖²_F)`` is added to the loss. At a
-        minimum this equals the nuclear-norm penalty ``alpha·σ₁(A)·‖XYᵀ‖_*``:
-        the fitted singular values are those of ``A`` shrunk by
-        ``alpha·σ₁(A)``, and directions weaker than that are dropped. It
-        guards against over-fitting the observed entries when values are
-        missing. ``loss_curve_`` then includes the penalty. σ₁ is estimated
-        by power iterations (of the zero-filled data over the observed
-        fraction, with missing values).
+        :math:`\tfrac12\, \mathtt{alpha}\, \sigma_1(A)
+        (\lVert X \rVert_F^2 + \lVert Y \rVert_F^2)` is added to the loss. At a
+        minimum this equals the nuclear-norm penalty
+        :math:`\mathtt{alpha}\, \sigma_1(A) \lVert X Y^\top \rVert_*`: the
+        fitted singular values are those of :math:`A` shrunk by
+        :math:`\mathtt{alpha}\, \sigma_1(A)`, and directions weaker than that
+        are dropped. It guards against over-fitting the observed entries when
+        values are missing. ``loss_curve_`` then includes the penalty.
+        :math:`\sigma_1` is estimated by power iterations (of the zero-filled
+        data over the observed fraction, with missing values).
 
     max_iter : int, default=1000
         Maximum number of iterations.
 
     tol : float >= 0, default=1e-4
-        Stop when the relative error ``‖XYᵀ − A‖_F/‖A‖_F`` falls below
+        Stop when the relative error
+        :math:`\lVert X Y^\top - A \rVert_F / \lVert A \rVert_F` falls below
         ``tol``, or when the loss is flat at a minimum. In the first 20
         iterations: the best loss's decrease over the last half of the run,
         projected over at least 10 more iterations, is below ``tol`` times
@@ -288,8 +343,8 @@ default="unbalanced"
 
     warm_start : bool, default=False
         Continue from the fitted factors. If the number of samples changed,
-        ``X`` restarts at the least-squares coefficients of the new data on
-        the fitted components. Momentum restarts from zero, and
+        :math:`X` restarts at the least-squares coefficients of the new data
+        on the fitted components. Momentum restarts from zero, and
         ``learning_rate="auto"`` keeps the step of the previous fit
         (``learning_rate_``), so fitting twice with ``max_iter=k`` runs the
         same GD iterates as one fit with ``2k``. When ``n_components`` or the
@@ -300,15 +355,16 @@ default="unbalanced"
     Attributes
     ----------
     components_ : ndarray of shape (n_components, n_features)
-        The fitted model ``X Yᵀ = U diag(s) Vᵀ`` in its SVD form, as
-        :class:`~sklearn.decomposition.TruncatedSVD` has it: the rows of
-        ``Vᵀ``, orthonormal and ordered by decreasing singular value, signs
-        fixed as ``svd_flip(u_based_decision=False)`` does (the largest
-        entry of each row is positive). Computed after the fit at
-        O((m + n)·d²) (QR of both factors, SVD of the d×d core). With
+        The fitted model :math:`X Y^\top = U \operatorname{diag}(s) V^\top` in
+        its SVD form, as :class:`~sklearn.decomposition.TruncatedSVD` has it:
+        the rows of :math:`V^\top`, orthonormal and ordered by decreasing
+        singular value, signs fixed as ``svd_flip(u_based_decision=False)``
+        does (the largest entry of each row is positive). Computed after the
+        fit at :math:`O((m + n) d^2)` (QR of both factors, SVD of the
+        :math:`d \times d` core). With
         ``n_components > min(n_samples, n_features)`` the extra rows are 0.
     singular_values_ : ndarray of shape (n_components,)
-        ``s``, decreasing.
+        :math:`s`, decreasing.
     explained_variance_ : ndarray of shape (n_components,)
         The variance (float64) of each column of ``embedding_``: the
         training rows' coefficients on the components, as TruncatedSVD
@@ -317,37 +373,41 @@ default="unbalanced"
         ``explained_variance_`` over the summed variances of the columns of
         ``X`` (observed entries only, when some are missing).
     embedding_ : ndarray of shape (n_samples, n_components)
-        ``U diag(s)``: the fitted model's coordinates of the training rows, so
-        that ``embedding_ @ components_`` is the model. ``transform`` of the
-        training data is the least-squares ``Z`` instead, which coincides at
-        a stationary point.
-    left_factor_, right_factor_ : ndarray of shape (n_samples, n_components), \
-(n_features, n_components)
-        The optimizer's own ``X`` and ``Y`` (``X Yᵀ`` is the same model in
-        another basis), for research use: comparing iterates with a
-        reference loop, balancedness, warm starts (which continue from them).
+        :math:`U \operatorname{diag}(s)`: the fitted model's coordinates of
+        the training rows, so that ``embedding_ @ components_`` is the model.
+        ``transform`` of the training data is the least-squares :math:`Z`
+        instead, which coincides at a stationary point.
+    left_factor_ : ndarray of shape (n_samples, n_components)
+        The optimizer's own :math:`X`.
+    right_factor_ : ndarray of shape (n_features, n_components)
+        The optimizer's own :math:`Y` (:math:`X Y^\top` is the same model in
+        another basis). Both factors are for research use: comparing iterates
+        with a reference loop, balancedness, warm starts (which continue from
+        them).
     n_components_ : int
-        ``d``.
+        :math:`d`.
     n_iter_ : int
         Iterations run.
     loss_curve_ : ndarray of shape (`n_iter_`,)
-        ``½‖XₖYₖᵀ − A‖²_F`` after each iteration ``k = 1 … n_iter_``
-        (accurate to relative errors of about 1e-15: the loss switches to an
-        exact blocked residual when the fast expansion would lose digits).
+        :math:`\tfrac12 \lVert X_k Y_k^\top - A \rVert_F^2` after each
+        iteration :math:`k = 1, \dots,` ``n_iter_`` (accurate to relative
+        errors of about 1e-15: the loss switches to an exact blocked residual
+        when the fast expansion would lose digits).
     time_curve_ : ndarray of shape (`n_iter_`,)
         Seconds since the solver started, at each entry of ``loss_curve_``
         (what :class:`~skfactor.plotting.ConvergenceDisplay` plots against
         wall time).
     reference_loss_ : float
-        Loss of the zero model, ``½‖A‖²_F``. The relative error
-        ``√(loss_curve_ / reference_loss_)`` (here ``‖XYᵀ − A‖/‖A‖``) is what
+        Loss of the zero model, :math:`\tfrac12 \lVert A \rVert_F^2`. The
+        relative error ``np.sqrt(loss_curve_ / reference_loss_)`` (here
+        :math:`\lVert X Y^\top - A \rVert_F / \lVert A \rVert_F`) is what
         ``tol`` is compared with.
     reconstruction_err_ : float
-        ``‖A − XYᵀ‖_F`` of the final factors, computed exactly.
+        :math:`\lVert A - X Y^\top \rVert_F` of the final factors, computed
+        exactly.
     converged_ : bool
         Whether a stopping rule (not ``max_iter``) ended the fit.
-    stop_reason_ : {"tol", "plateau", "precision", "optimal", "max_iter", \
-"callback"}
+    stop_reason_ : {"tol", "plateau", "precision", "optimal", "max_iter", "callback"}
         What ended the fit: the relative error fell below ``tol``; the loss
         was flat at a minimum above ``tol`` (noise, or too small a rank); the
         loss stopped changing beyond its rounding error; the zero start was
@@ -355,14 +415,15 @@ default="unbalanced"
         ``max_iter``; or a callback (``set_callbacks``, e.g.
         :class:`skfactor.callbacks.EarlyStopping`).
     learning_rate_ : float
-        The step size η used (after any backtracking), in the data's units.
+        The step size :math:`\eta` used (after any backtracking), in the
+        data's units.
     damping_ : float or "auto"
         The damping used by scaledgd/precgd (``"auto"`` for precgd's
-        iterate-dependent δ).
+        iterate-dependent :math:`\delta_k`).
     momentum_ : float, "auto" or None
-        The momentum used by nag/heavy_ball: the constant β (``"paper"``
-        resolved), ``"auto"`` for the restarted schedule; None for the
-        optimizers without momentum.
+        The momentum used by nag/heavy_ball: the constant :math:`\beta`
+        (``"paper"`` resolved), ``"auto"`` for the restarted schedule; None
+        for the optimizers without momentum.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -378,27 +439,29 @@ default="unbalanced"
     ``transform(A_new)`` returns the least-squares coefficients of each row
     on the fitted model's row space, in the basis of ``components_``: for
     complete rows ``A_new @ components_.T`` (what TruncatedSVD returns), in
-    general ``A_new (Yᵀ)^† K`` with ``K = Yᵀ components_ᵀ``, stable when
-    ``YᵀY`` is singular and the ridge solution when ``alpha > 0``.
+    general :math:`A_{\mathrm{new}} (Y^\top)^\dagger K` with
+    :math:`K = Y^\top V` (``components_`` is :math:`V^\top`), stable when
+    :math:`Y^\top Y` is singular and the ridge solution when ``alpha > 0``.
     ``inverse_transform(Z) = Z @ components_``, and ``score`` is the negative
     mean squared reconstruction error of ``inverse_transform(transform(A))``.
 
     **Missing entries.** NaN marks a missing entry, in dense input or stored in
     a sparse matrix. The implicit zeros of a sparse matrix are observed zeros.
-    The fit minimizes ``½‖P_Ω(XYᵀ − A)‖²`` over the observed set Ω with any
-    optimizer and start. Sketching starts use the zero-filled data divided by
-    the observed fraction, and ``init="spectral"`` needs far fewer
-    iterations here than the unbalanced default. An iteration costs the two
-    products with the zero-filled data plus ``O(|missing|·d)`` for the model
-    at the missing entries, with no m×n temporary; the zero-filled copy of
-    dense data is the one extra data-sized array.
+    The fit minimizes :math:`\tfrac12 \lVert P_\Omega(X Y^\top - A) \rVert_F^2`
+    over the observed set :math:`\Omega` with any optimizer and start.
+    Sketching starts use the zero-filled data divided by the observed
+    fraction, and ``init="spectral"`` needs far fewer iterations here than
+    the unbalanced default. An iteration costs the two products with the
+    zero-filled data plus :math:`O(d)` per missing entry for the model at the
+    missing entries, with no :math:`m \times n` temporary; the zero-filled
+    copy of dense data is the one extra data-sized array.
     ``loss_curve_``, ``reconstruction_err_`` and ``score`` count observed
     entries only.
     ``transform`` solves each row's least squares over its observed
     entries. It is vectorized over rows, and a row with nothing observed gets
     0. A row or a column with no observed entry in ``fit`` is an error, and so
-    is a mask with fewer observations than a rank-d model has degrees of
-    freedom (unless ``alpha > 0``). For imputation, see
+    is a mask with fewer observations than a rank-:math:`d` model has degrees
+    of freedom (unless ``alpha > 0``). For imputation, see
     :class:`LowRankImputer`.
 
     References
@@ -526,12 +589,12 @@ default="unbalanced"
     @restores_on_failure
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Fit the factorization to ``X`` (the matrix A).
+        """Fit the factorization to ``X`` (the matrix :math:`A`).
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The matrix ``A`` to factor. float32 input is fitted in float32.
+            The matrix :math:`A` to factor. float32 input is fitted in float32.
             NaN entries are missing (see Notes).
         y : None
             Ignored.
@@ -625,7 +688,7 @@ default="unbalanced"
 
         Equal to ``fit(X).transform(X)``: the least-squares coefficients of
         ``X`` on the fitted components (see ``embedding_`` for the optimizer's
-        own ``X``).
+        own :math:`X`).
 
         Parameters
         ----------
@@ -640,10 +703,11 @@ default="unbalanced"
         return self.fit(X).transform(X)
 
     def transform(self, X):
-        """Least-squares coefficients of ``X`` on the components.
+        r"""Least-squares coefficients of ``X`` on the components.
 
-        Row by row, the minimum-norm solution of ``min_Z ‖X − Z Yᵀ‖_F``
-        (stable when ``YᵀY`` is singular) expressed on ``components_``:
+        Row by row, the minimum-norm solution of
+        :math:`\min_Z \lVert X - Z Y^\top \rVert_F` (stable when
+        :math:`Y^\top Y` is singular) expressed on ``components_``:
         ``X @ components_.T`` for complete rows of an unpenalized fit. Rows
         with NaN are solved over their observed entries.
 
@@ -697,10 +761,12 @@ default="unbalanced"
         return Z @ self.components_.astype(Z.dtype, copy=False)
 
     def score(self, X, y=None):
-        """Negative mean squared reconstruction error (higher is better).
+        r"""Negative mean squared reconstruction error (higher is better).
 
-        ``-‖X − transform(X) @ components_‖²_F / X.size``, computed a block of
-        rows at a time. Usable directly by ``GridSearchCV``.
+        :math:`-\lVert X - Z V^\top \rVert_F^2` divided by ``X.size``, with
+        :math:`Z` = ``transform(X)`` and :math:`V^\top` = ``components_``,
+        computed a block of rows at a time. Usable directly by
+        ``GridSearchCV``.
 
         Parameters
         ----------

@@ -28,25 +28,27 @@ def _is_nan_marker(value):
 
 
 class LowRankImputer(TransformerMixin, FirstOrderEstimatorMixin, BaseEstimator):
-    """Impute missing entries from a low-rank factorization of the data.
+    r"""Impute missing entries from a low-rank factorization of the data.
 
-    The model is ``μ + X Yᵀ``, with column offsets μ and a rank-d factorization,
-    fitted by minimizing the squared error over the **observed entries only**
-    with the optimizers and starts of :class:`FactorizationNAG`. The offsets
-    are eliminated in closed form at every iterate (the best offsets for the
-    current ``X Yᵀ``: the observed column means of the residual), so the fit
-    is one run of the solver over ``X`` and ``Y`` alone, with one
-    ``n_iter_``, one ``converged_`` and at most one ``ConvergenceWarning``.
+    The model is :math:`\mu + X Y^\top`, with column offsets :math:`\mu` and a
+    rank-:math:`d` factorization (:math:`d` = ``n_components``), fitted by
+    minimizing the squared error over the **observed entries only** with the
+    optimizers and starts of :class:`FactorizationNAG`. The offsets are
+    eliminated in closed form at every iterate (the best offsets for the
+    current :math:`X Y^\top`: the observed column means of the residual), so
+    the fit is one run of the solver over :math:`X` and :math:`Y` alone, with
+    one ``n_iter_``, one ``converged_`` and at most one
+    ``ConvergenceWarning``.
 
     ``transform`` fits each row's coefficients on the components by (ridge)
     least squares over its observed entries, and fills the missing entries with
-    ``μ + (coefficients) Yᵀ``. Observed entries are returned unchanged. A row
-    with no observed entry gets μ.
+    :math:`\mu + z Y^\top`, :math:`z` the row's coefficients. Observed entries
+    are returned unchanged. A row with no observed entry gets :math:`\mu`.
 
     Centring by the observed means alone would add one weak direction to the
     rank that the data need: the error of those means. Fitting the offsets
-    with the factors removes it, so exactly rank-r data plus offsets are
-    reproduced at ``n_components = r``. A larger rank has spare directions
+    with the factors removes it, so exactly rank-:math:`r` data plus offsets
+    are reproduced at :math:`d = r`. A larger rank has spare directions
     that can change missing entries without changing the fit to the observed
     ones; the default ridge penalty (``alpha``) shrinks them, so a generous
     ``n_components`` is safe.
@@ -60,10 +62,11 @@ class LowRankImputer(TransformerMixin, FirstOrderEstimatorMixin, BaseEstimator):
     alpha : float >= 0, default=0.05
         Ridge penalty on the factors relative to the data's top singular value,
         as in :class:`FactorizationNAG`. It is equivalent to a nuclear-norm
-        penalty that shrinks every singular value by ``alpha·σ₁``. Without it
-        (``alpha=0``), a rank close to the number of observed entries per row
-        over-fits: the row-wise least squares of ``transform`` then has almost
-        as many unknowns as observations.
+        penalty that shrinks every singular value by
+        :math:`\mathtt{alpha}\, \sigma_1`. Without it (``alpha=0``), a rank
+        close to the number of observed entries per row over-fits: the
+        row-wise least squares of ``transform`` then has almost as many
+        unknowns as observations.
 
     missing_values : float or int, default=np.nan
         The placeholder for missing entries. With a value other than NaN, NaN
@@ -78,8 +81,10 @@ class LowRankImputer(TransformerMixin, FirstOrderEstimatorMixin, BaseEstimator):
         vectors of the zero-filled data rescaled by the observed fraction, needs
         far fewer iterations with missing entries than the unbalanced start.
 
-    learning_rate, momentum, damping, init_scale, init_power_iter, max_iter, \
-tol, random_state, verbose :
+    learning_rate, momentum, damping, init_scale, init_power_iter :
+        Passed to :class:`FactorizationNAG`.
+
+    max_iter, tol, random_state, verbose :
         Passed to :class:`FactorizationNAG`.
 
     add_indicator : bool, default=False
@@ -99,15 +104,16 @@ tol, random_state, verbose :
         The fitted model of the data centred by ``statistics_``, over the
         non-empty features.
     statistics_ : ndarray of shape (n_features,)
-        The fitted column offsets μ; NaN for empty features.
+        The fitted column offsets :math:`\mu`; NaN for empty features.
     indicator_ : MissingIndicator or None
         The fitted indicator, when ``add_indicator=True``.
-    n_iter_, loss_curve_, time_curve_, reference_loss_, converged_, \
-stop_reason_, learning_rate_, damping_, momentum_ :
+    n_iter_, loss_curve_, time_curve_, reference_loss_, converged_ :
         As in :class:`FactorizationNAG`. The loss is over the observed
         entries with the offsets at their best; ``reference_loss_`` is that of
         the offsets alone (the observed column means). Use them with
         :class:`~skfactor.plotting.ConvergenceDisplay`.
+    stop_reason_, learning_rate_, damping_, momentum_ :
+        As in :class:`FactorizationNAG`.
     n_features_in_, feature_names_in_ :
         Features seen during fit.
 

@@ -83,47 +83,54 @@ class LinearNetRegressor(
     FirstOrderEstimatorMixin,
     BaseEstimator,
 ):
-    """Linear network ``x ↦ W_N ⋯ W₁ x + b`` trained by GD, NAG or heavy ball.
+    r"""Linear network :math:`x \mapsto W_N \cdots W_1 x + b` trained by GD, NAG or
+    heavy ball.
 
-    Minimizes the mean squared error ``‖X Wᵀ + b − Y‖²/(2n)`` over the layers
-    of ``W = W_N ⋯ W₁`` (depth ``N = len(hidden_layer_sizes) + 1``). A width
-    smaller than the number of inputs and outputs gives reduced-rank
-    regression. The intercept is fitted by centring, as scikit-learn's linear
-    models do; the loss and gradients come from the sufficient statistics
-    ``S = XᵀX/n`` and ``C = YᵀX/n``, computed once, so an iteration costs
-    nothing in the number of samples.
+    Minimizes the mean squared error
+    :math:`\lVert X W^\top + b - Y \rVert_F^2 / (2n)` over the layers of
+    :math:`W = W_N \cdots W_1` (depth :math:`N` =
+    ``len(hidden_layer_sizes) + 1``). A width smaller than the number of
+    inputs and outputs gives reduced-rank regression. The intercept is fitted
+    by centring, as scikit-learn's linear models do; the loss and gradients
+    come from the sufficient statistics :math:`S = X^\top X / n` and
+    :math:`C = Y^\top X / n`, computed once, so an iteration costs nothing in
+    the number of samples.
 
     Parameters
     ----------
     hidden_layer_sizes : tuple of int, default=(10,)
         Widths of the hidden layers (positive integers).
-    optimizer : {"nag", "gd", "altgd", "heavy_ball", "precgd", "scaledgd", \
-"apgd"}, default="nag"
-        Update rule (see :class:`FactorizationNAG`). The preconditioned ones
-        need exactly one hidden layer (a two-factor model); their automatic
-        step is ``0.5/λ_max(XᵀX/n)``.
-    init : {"unbalanced", "gaussian", "orthogonal", "balanced", \
-"small_random", "spectral", "nystrom", "ward_kolda"} or list of arrays, \
-default="unbalanced"
-        Every named start puts each layer at scale ``σ₁(T)^{1/N}`` times
-        ``init_scale``, with ``T`` the least-squares map ``C S^†``
-        (``C/λ_max(S)`` on the many-features path), so that scaling X or y
-        scales the fit accordingly:
+    optimizer : str, default="nag"
+        Update rule: ``"nag"``, ``"gd"``, ``"altgd"``, ``"heavy_ball"``,
+        ``"precgd"``, ``"scaledgd"`` or ``"apgd"`` (see
+        :class:`FactorizationNAG`). The preconditioned ones need exactly one
+        hidden layer (a two-factor model); their automatic step is
+        :math:`0.5 / \lambda_{\max}(X^\top X / n)`.
+    init : str or list of arrays, default="unbalanced"
+        Every named start puts each layer at scale :math:`\sigma_1(T)^{1/N}`
+        times ``init_scale``, with :math:`T` the least-squares map
+        :math:`C S^\dagger` (:math:`C / \lambda_{\max}(S)` on the
+        many-features path), so that scaling X or y scales the fit
+        accordingly:
 
         - ``"unbalanced"`` (Xu et al., 2024): output layer from a sketch of
-          ``T`` (large, ``c₀`` = 3 by default), middle layers semi-identity,
-          input layer 0. With one hidden layer it is FactorizationNAG's start.
+          :math:`T` (large, :math:`c_0` = 3 by default), middle layers
+          semi-identity, input layer 0. With one hidden layer it is
+          FactorizationNAG's start.
         - ``"gaussian"`` / ``"small_random"``: i.i.d. Gaussian layers with
-          N(0, 1/fan_out) entries, ``W₁`` with N(0, 1/n_features)
-          (``init_scale`` 1 and 1e-4).
+          :math:`\mathcal{N}(0, 1/\mathrm{fan\_out})` entries, :math:`W_1`
+          with :math:`\mathcal{N}(0, 1/\mathrm{n\_features})` (``init_scale``
+          1 and 1e-4).
         - ``"orthogonal"``: semi-orthogonal layers.
         - ``"balanced"``: a random end-to-end map split evenly over the
-          layers, ``W_{k+1}ᵀ W_{k+1} = W_k W_kᵀ``.
+          layers, :math:`W_{k+1}^\top W_{k+1} = W_k W_k^\top`.
         - ``"spectral"``, ``"nystrom"``, ``"ward_kolda"``: with one hidden
-          layer, FactorizationNAG's starts for ``T``.
-        - a list ``[W₁, …, W_N]`` of arrays of shapes (d₁, p), …, (q, d_{N−1}).
-    learning_rate, momentum, damping, init_scale, init_power_iter, max_iter, \
-tol, random_state, verbose, warm_start :
+          layer, FactorizationNAG's starts for :math:`T`.
+        - a list :math:`[W_1, \dots, W_N]` of arrays of shapes
+          :math:`(d_1, p), \dots, (q, d_{N-1})`.
+    learning_rate, momentum, damping, init_scale, init_power_iter :
+        As in :class:`FactorizationNAG`.
+    max_iter, tol, random_state, verbose, warm_start :
         As in :class:`FactorizationNAG`; a warm refit continues only when the
         layers' shapes (``hidden_layer_sizes``, the numbers of features and
         outputs) are unchanged, and starts afresh from ``init`` otherwise.
@@ -132,17 +139,21 @@ tol, random_state, verbose, warm_start :
     Attributes
     ----------
     coefs_ : list of ndarray
-        The layers ``[W₁, …, W_N]``, ``W_k`` of shape (d_k, d_{k−1}).
+        The layers :math:`[W_1, \dots, W_N]`, :math:`W_k` of shape
+        :math:`(d_k, d_{k-1})`.
     coef_ : ndarray of shape (n_outputs, n_features) or (n_features,)
-        The end-to-end map ``W_N ⋯ W₁``, laid out like LinearRegression's.
+        The end-to-end map :math:`W_N \cdots W_1`, laid out like
+        LinearRegression's.
     intercept_ : ndarray of shape (n_outputs,) or float
-    n_iter_, loss_curve_, time_curve_, converged_, stop_reason_, learning_rate_, \
-damping_, momentum_ :
+    n_iter_, loss_curve_, time_curve_, converged_, stop_reason_ :
+        As in :class:`FactorizationNAG`.
+    learning_rate_, damping_, momentum_ :
         As in :class:`FactorizationNAG`.
     reference_loss_ : float
-        Loss of the zero model: ``½‖Y − Ȳ‖²/n`` with an intercept,
-        ``½‖Y‖²/n`` without. ``√(loss_curve_ / reference_loss_)`` is the
-        relative error that ``tol`` is compared with.
+        Loss of the zero model: :math:`\tfrac12 \lVert Y - \bar Y \rVert_F^2 / n`
+        with an intercept, :math:`\tfrac12 \lVert Y \rVert_F^2 / n` without.
+        ``np.sqrt(loss_curve_ / reference_loss_)`` is the relative error that
+        ``tol`` is compared with.
     n_features_in_, feature_names_in_ :
         Features seen during fit.
 
@@ -223,14 +234,19 @@ damping_, momentum_ :
     @restores_on_failure
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
-        """Fit the layers.
+        r"""Fit the layers.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights: the loss is ``Σ wᵢ‖W xᵢ + b − yᵢ‖²/(2Σw)``,
+            Non-negative weights :math:`w_i`: the loss is
+
+            .. math::
+
+                \frac{\sum_i w_i \lVert W x_i + b - y_i \rVert^2}{2 \sum_i w_i},
+
             from weighted sufficient statistics (or weighted passes over X
             with many features). An integer weight is the sample repeated.
 
@@ -339,7 +355,7 @@ damping_, momentum_ :
         return np.asarray(out) + np.asarray(self.intercept_, dtype=X.dtype)
 
     def transform(self, X):
-        """First hidden layer's activations ``X W₁ᵀ``: a supervised projection.
+        r"""First hidden layer's activations :math:`XW_1^\top`: a supervised projection.
 
         Parameters
         ----------

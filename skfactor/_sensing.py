@@ -43,82 +43,109 @@ class MatrixSensingPrecGD(
     FirstOrderEstimatorMixin,
     BaseEstimator,
 ):
-    """Low-rank trace regression ``yᵢ = ⟨Aᵢ, M⟩ + b`` by preconditioned GD.
+    r"""Low-rank trace regression :math:`y_i = \langle A_i, M \rangle + b` by
+    preconditioned GD.
 
-    Each sample is a matrix ``Aᵢ`` (n1, n2), given flattened (row-major) as a
-    row of ``X``, or as a 3-D array. The coefficient matrix ``M`` is fitted as
-    ``L Rᵀ`` (or ``X Xᵀ`` with ``symmetric=True``) at the search rank
-    ``rank``, which may exceed the true rank: the preconditioned methods
-    (PrecGD, ScaledGD(λ), APGD) keep a linear rate there, and when ``M`` is
-    ill-conditioned, where plain GD slows to a crawl. Matrix completion is the
-    case of a sparse ``X`` with one entry per row; it is evaluated at the
-    observed entries only, O(nnz·rank) per iteration.
+    Each sample is a matrix :math:`A_i` of shape (n1, n2), given flattened
+    (row-major) as a row of ``X``, or as a 3-D array. The coefficient matrix
+    :math:`M` is fitted as :math:`L R^\top` (or :math:`X X^\top` with
+    ``symmetric=True``) at the search rank :math:`r` = ``rank``, which may
+    exceed the true rank: the preconditioned methods (PrecGD, ScaledGD(λ),
+    APGD) keep a linear rate there, and when :math:`M` is ill-conditioned,
+    where plain GD slows to a crawl. Matrix completion is the case of a sparse
+    ``X`` with one entry per row; it is evaluated at the observed entries
+    only, :math:`O(\mathrm{nnz} \cdot r)` per iteration.
 
-    The loss is the mean squared error ``f = ‖𝒜(M) + b − y‖²/(2N)``
-    (``/(4N)`` for the symmetric model, whose gradient is then
-    ``½(E + Eᵀ)X`` with ``E = 𝒜*(ρ)/N``).
+    The loss is the mean squared error :math:`f = \lVert \rho \rVert^2 / (2N)`
+    of the residuals :math:`\rho = \mathcal{A}(M) + b - y`; the symmetric
+    model divides by :math:`4N` instead, and its gradient is then
+    :math:`\tfrac12 (E + E^\top) X` with :math:`E = \mathcal{A}^*(\rho)/N`.
 
     Parameters
     ----------
     rank : int, default=2
-        Search rank r (width of the factors).
+        Search rank :math:`r` (width of the factors).
     shape : "auto", "column" or tuple (n1, n2), default="auto"
-        Shape of each ``Aᵢ``. ``"auto"``: square when n_features is a perfect
-        square (or the shape of a 3-D ``X``); ``"column"``: (n_features, 1),
-        which makes the model an ordinary rank-constrained linear regression.
+        Shape of each :math:`A_i`. ``"auto"``: square when n_features is a
+        perfect square (or the shape of a 3-D ``X``); ``"column"``:
+        (n_features, 1), which makes the model an ordinary rank-constrained
+        linear regression.
     symmetric : bool, default=False
-        Fit a positive semi-definite ``M = X Xᵀ`` (needs n1 == n2).
-    optimizer : {"precgd", "scaledgd", "apgd", "gd", "altgd", "nag", \
-"heavy_ball"}, default="precgd"
-        - ``"precgd"``: ``L⁺ = L − η∇_L f (RᵀR + δₖI)⁻¹``,
-          ``R⁺ = R − η∇_R f (LᵀL + δₖI)⁻¹``, ``δₖ = √(2f/β)`` (the paper's
-          ``‖𝒜(LRᵀ) − y‖`` in its scaling, in the model's units) or
-          ``damping``.
-        - ``"scaledgd"``: the same with a fixed λ = ``damping``.
-        - ``"apgd"``: alternating, ``L⁺ = L − η∇_L f(L, R)(RᵀR)^†``, then
-          ``R⁺ = R − η∇_R f(L⁺, R)(L⁺ᵀL⁺)^†`` (asymmetric models only).
+        Fit a positive semi-definite :math:`M = X X^\top` (needs n1 == n2).
+    optimizer : str, default="precgd"
+        The update rule, one of the seven below.
+
+        - ``"precgd"``:
+
+          .. math::
+
+              L^+ &= L - \eta \, \nabla_L f \, (R^\top R + \delta_k I)^{-1}, \\
+              R^+ &= R - \eta \, \nabla_R f \, (L^\top L + \delta_k I)^{-1},
+
+          :math:`\delta_k = \sqrt{2f/\beta}` (the paper's
+          :math:`\lVert \mathcal{A}(L R^\top) - y \rVert` in its scaling, in
+          the model's units) or ``damping``.
+        - ``"scaledgd"``: the same with a fixed :math:`\lambda` = ``damping``.
+        - ``"apgd"``: alternating,
+
+          .. math::
+
+              L^+ &= L - \eta \, \nabla_L f(L, R) \, (R^\top R)^\dagger, \\
+              R^+ &= R - \eta \, \nabla_R f(L^+, R) \, (L^{+\top} L^+)^\dagger
+
+          (asymmetric models only).
         - ``"gd"``, ``"altgd"``, ``"nag"``, ``"heavy_ball"``: as in
           :class:`FactorizationNAG`.
-    init : {"small_random", "spectral", "nystrom", "unbalanced", "gaussian", \
-"orthogonal", "balanced", "ward_kolda"} or tuple of arrays, \
-default="small_random"
-        The start, built from ``T = 𝒜*(y)/(N·β)`` in the model's units, with
-        ``β = ‖X‖_F²/(N·n1·n2)`` the mean curvature of the design: ``≈ M``
-        for isotropic designs, ``P_Ω(Y)/p`` for completion with unit entries;
-        see :class:`FactorizationNAG` for the formulas. The symmetric model
+    init : str or tuple of arrays, default="small_random"
+        The start: ``"small_random"``, ``"spectral"``, ``"nystrom"``,
+        ``"unbalanced"``, ``"gaussian"``, ``"orthogonal"``, ``"balanced"`` or
+        ``"ward_kolda"``, built from :math:`T = \mathcal{A}^*(y)/(N\beta)` in
+        the model's units, with
+        :math:`\beta = \sum_i \lVert A_i \rVert_F^2 / (N n_1 n_2)` the mean
+        curvature of the design: :math:`\approx M` for isotropic designs,
+        :math:`P_\Omega(Y)/p` for completion with unit entries; see
+        :class:`FactorizationNAG` for the formulas. The symmetric model
         takes the first factor of a sketch start and the top positive
         eigenpairs for ``"spectral"``; ``"balanced"`` and ``"ward_kolda"``
         need the asymmetric model. Explicit factors: a tuple ``(L0, R0)`` of
         shapes (n1, rank), (n2, rank), or ``(X0,)``.
     learning_rate : float or "auto", default="auto"
-        ``"auto"``: ``0.5/β`` for the preconditioned methods, with
-        ``β = ‖X‖_F²/(N·n1·n2)`` the mean curvature of the design (1 for
-        N(0, 1) entries; this carries the papers' η = 0.5 over to any
-        scaling, completion included); otherwise ``1/L̂`` from the local
-        curvature bound. Backtracks on divergence (see FactorizationNAG).
+        ``"auto"``: :math:`0.5/\beta` for the preconditioned methods, with
+        :math:`\beta = \sum_i \lVert A_i \rVert_F^2 / (N n_1 n_2)` the mean
+        curvature of the design (1 for :math:`\mathcal{N}(0, 1)` entries; this
+        carries the papers' :math:`\eta = 0.5` over to any scaling, completion
+        included); otherwise :math:`1/\hat L` from the local curvature bound.
+        Backtracks on divergence (see FactorizationNAG).
     damping : float >= 0 or "auto", default="auto"
-        PrecGD: a fixed δ instead of ``√(2f/β)``. ScaledGD: λ, ``"auto"`` is
-        ``1e-5·σ₁(T)``. That is below the ScaledGD(λ) paper's window (a
-        fraction of σ_min of the truth, which is unknown): in that window
-        the iterations depend strongly on λ and λ ≈ σ_min stalls, while
-        ``1e-5·σ₁`` converged over-parameterized for every κ up to 1000, at
-        up to a few times PrecGD's iterations (see :ref:`papers`). λ must
-        stay above the start's Gram (α²σ₁).
+        PrecGD: a fixed :math:`\delta` instead of :math:`\sqrt{2f/\beta}`.
+        ScaledGD: :math:`\lambda`, ``"auto"`` is :math:`10^{-5} \sigma_1(T)`.
+        That is below the ScaledGD(λ) paper's window (a fraction of
+        :math:`\sigma_{\min}` of the truth, which is unknown): in that window
+        the iterations depend strongly on :math:`\lambda` and
+        :math:`\lambda \approx \sigma_{\min}` stalls, while
+        :math:`10^{-5} \sigma_1` converged over-parameterized for every
+        :math:`\kappa` up to 1000, at up to a few times PrecGD's iterations
+        (see :ref:`papers`). :math:`\lambda` must stay above the start's Gram
+        (:math:`\alpha^2 \sigma_1`).
     momentum : float in [0, 1), "auto" or "paper", default="auto"
         For nag and heavy_ball, as in :class:`FactorizationNAG`
-        (``"paper"``: the constant β from the unbalanced start's ``L₀``).
+        (``"paper"``: the constant momentum from the unbalanced start's
+        :math:`L_0`).
     init_scale : float, tuple or "auto", default="auto"
-        Scale of the start (small_random: α = 1e-4 relative to √σ₁(T)).
+        Scale of the start (small_random: :math:`\alpha = 10^{-4}` relative
+        to :math:`\sqrt{\sigma_1(T)}`).
     init_power_iter : int >= 0 or "auto", default="auto"
         Power iterations of the sketch starts (``"unbalanced"``,
         ``"nystrom"``), as in :class:`FactorizationNAG`.
     fit_intercept : bool, default=False
-        Fit ``b``; it is eliminated in closed form at every iteration
-        (``b = mean(y − 𝒜(M))``), so sparse designs stay sparse.
+        Fit :math:`b`; it is eliminated in closed form at every iteration
+        (:math:`b = \operatorname{mean}(y - \mathcal{A}(M))`), so sparse
+        designs stay sparse.
     max_iter : int, default=1000
     tol : float >= 0, default=1e-6
-        Stop when ``‖ρ‖/‖y − ȳ‖`` falls below tol, or when the loss is flat
-        at a minimum (see FactorizationNAG).
+        Stop when :math:`\lVert \rho \rVert / \lVert y - \bar y \rVert` falls
+        below ``tol``, or when the loss is flat at a minimum (see
+        FactorizationNAG).
     random_state, verbose, warm_start :
         As in :class:`FactorizationNAG`; a warm refit continues only when
         ``rank``, ``symmetric`` and the samples' shape are unchanged, and
@@ -127,30 +154,34 @@ default="small_random"
     Attributes
     ----------
     coef_ : ndarray of shape (n1, n2)
-        The fitted ``M``.
+        The fitted :math:`M`.
     left_factor_, right_factor_ : ndarray of shape (n1, rank), (n2, rank)
-        ``L`` and ``R`` (asymmetric model).
+        :math:`L` and :math:`R` (asymmetric model).
     factor_ : ndarray of shape (n, rank)
-        ``X`` (symmetric model).
+        :math:`X` (symmetric model).
     intercept_ : float
     effective_rank_ : int
         Numerical rank of ``coef_``: the rank an over-parameterized fit
-        discovers. Singular values count above ``10·a·‖coef_‖_F``, where
-        ``a = min(e, max(tol, √eps))`` is the accuracy the fit attained (``e``
-        its final relative error): directions at that level are what the
-        solver left unresolved. And above ``max(n1, n2)·eps·σ₁``.
+        discovers. Singular values count above :math:`10\, a \lVert M \rVert_F`,
+        where :math:`a = \min(e, \max(\mathtt{tol}, \sqrt{\epsilon}))` is the
+        accuracy the fit attained (:math:`e` its final relative error,
+        :math:`\epsilon` the machine epsilon): directions at that level are
+        what the solver left unresolved. And above
+        :math:`\max(n_1, n_2)\, \epsilon\, \sigma_1`.
     shape_ : tuple
-    n_iter_, loss_curve_, time_curve_, converged_, stop_reason_, \
-learning_rate_, damping_, momentum_ :
-        As in :class:`FactorizationNAG`. Scaling the design by c scales
-        ``coef_`` by 1/c, ``learning_rate_`` by ``1/c`` (gd, altgd, nag,
-        heavy_ball) or ``1/c²`` (precgd, scaledgd, apgd), and leaves the
-        iterations unchanged.
+    n_iter_, loss_curve_, time_curve_, converged_, stop_reason_ :
+        As in :class:`FactorizationNAG`.
+    learning_rate_, damping_, momentum_ :
+        As in :class:`FactorizationNAG`. Scaling the design by :math:`c`
+        scales ``coef_`` by :math:`1/c`, ``learning_rate_`` by :math:`1/c`
+        (gd, altgd, nag, heavy_ball) or :math:`1/c^2` (precgd, scaledgd,
+        apgd), and leaves the iterations unchanged.
     reference_loss_ : float
-        Loss of the zero model: ``½‖y − ȳ‖²/N`` with an intercept,
-        ``½‖y‖²/N`` without (``¼`` instead of ``½`` for the symmetric
-        model). ``√(loss_curve_ / reference_loss_)`` is the relative error
-        that ``tol`` is compared with.
+        Loss of the zero model: :math:`\tfrac12 \lVert y - \bar y \rVert^2 / N`
+        with an intercept, :math:`\tfrac12 \lVert y \rVert^2 / N` without
+        (:math:`\tfrac14` instead of :math:`\tfrac12` for the symmetric
+        model). ``np.sqrt(loss_curve_ / reference_loss_)`` is the relative
+        error that ``tol`` is compared with.
     n_features_in_, feature_names_in_ :
         Features seen during fit.
 
@@ -263,16 +294,22 @@ learning_rate_, damping_, momentum_ :
     @restores_on_failure
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
-        """Fit the low-rank coefficient matrix.
+        r"""Fit the low-rank coefficient matrix.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n1 * n2) or \
-(n_samples, n1, n2)
-            The samples ``Aᵢ``.
+        X : {array-like, sparse matrix} of shape (n_samples, n1 * n2)
+            The samples :math:`A_i`, flattened in row-major order, or an array
+            of shape (n_samples, n1, n2).
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights: the loss is ``Σ wᵢ(yᵢ − ⟨Aᵢ, M⟩ − b)²/(2Σw)``
+            Non-negative weights :math:`w_i`: the loss is
+
+            .. math::
+
+                \frac{\sum_i w_i (y_i - \langle A_i, M \rangle - b)^2}
+                     {2 \sum_i w_i}
+
             and the intercept the weighted mean. An integer weight is the
             sample repeated; a zero weight drops it.
 
@@ -369,10 +406,10 @@ learning_rate_, damping_, momentum_ :
 
     @property
     def coef_(self):
-        """The fitted ``M = L Rᵀ`` (or ``X Xᵀ``), shape (n1, n2).
+        r"""The fitted :math:`M = L R^\top` (or :math:`X X^\top`), shape (n1, n2).
 
         Formed on access from the factors, so that fitting a large completion
-        problem never allocates the dense n1×n2 matrix.
+        problem never allocates the dense :math:`n_1 \times n_2` matrix.
         """
         check_is_fitted(self, "shape_")
         L = self._factors[0]
@@ -395,16 +432,19 @@ learning_rate_, damping_, momentum_ :
         return np.einsum("ijk,jc,kc->ic", A, L, R, optimize=True)
 
     def transform(self, X):
-        """Per-component contributions ``⟨Aᵢ, s_c u_c v_cᵀ⟩`` of the SVD
-        ``coef_ = Σ_c s_c u_c v_cᵀ`` (decreasing ``s_c``; rows sum to the
-        predictions without intercept). They depend on the model only, not on
-        how its factors are balanced or rotated (which differs between
-        optimizers and starts).
+        r"""Per-component contributions of the SVD of ``coef_``.
+
+        The contributions :math:`\langle A_i, s_c u_c v_c^\top \rangle` of the
+        terms of :math:`M = \sum_c s_c u_c v_c^\top` (``coef_``, decreasing
+        :math:`s_c`; rows sum to the predictions without intercept). They
+        depend on the model only, not on how its factors are balanced or
+        rotated (which differs between optimizers and starts).
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n1 * n2) or \
-(n_samples, n1, n2)
+        X : {array-like, sparse matrix} of shape (n_samples, n1 * n2)
+            The samples :math:`A_i`, flattened in row-major order, or an array
+            of shape (n_samples, n1, n2).
 
         Returns
         -------
@@ -415,12 +455,15 @@ learning_rate_, damping_, momentum_ :
         return self._contributions(X)
 
     def predict(self, X):
-        """``⟨Aᵢ, coef_⟩ + intercept_`` for every sample.
+        r"""Predict :math:`\langle A_i, M \rangle + b` for every sample.
+
+        :math:`M` is ``coef_`` and :math:`b` is ``intercept_``.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n1 * n2) or \
-(n_samples, n1, n2)
+        X : {array-like, sparse matrix} of shape (n_samples, n1 * n2)
+            The samples :math:`A_i`, flattened in row-major order, or an array
+            of shape (n_samples, n1, n2).
 
         Returns
         -------

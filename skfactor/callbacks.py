@@ -130,7 +130,7 @@ class RecorderHistory(dict):
 
 
 class Recorder:
-    """Record chosen quantities at every iteration of a skfactor fit.
+    r"""Record chosen quantities at every iteration of a skfactor fit.
 
     Set it with ``estimator.set_callbacks(Recorder(...))``; after ``fit``,
     :attr:`history_` holds the last fit's record (:attr:`histories_` every
@@ -142,18 +142,22 @@ class Recorder:
     ----------
     quantities : list of str, or dict, default=("loss", "time")
         Names among ``"loss"`` (user units), ``"time"`` (seconds of solver
-        work, callbacks excluded), ``"relative_error"`` (``√(loss/f_ref)``,
-        ``f_ref`` the zero model's loss), ``"learning_rate"`` and
-        ``"distance"`` (to ``truth``). A dict maps names to these or to
-        callables ``f(fitted_estimator) -> float``: any function of the
-        iterate, which ``fitted_estimator`` is as a fit stopped there.
+        work, callbacks excluded), ``"relative_error"``
+        (:math:`\sqrt{f / f_0}`, :math:`f` the loss and :math:`f_0` the zero
+        model's loss), ``"learning_rate"`` and ``"distance"`` (to ``truth``).
+        A dict maps names to these or to callables
+        ``f(fitted_estimator) -> float``: any function of the iterate, which
+        ``fitted_estimator`` is as a fit stopped there.
     truth : ndarray or tuple of two ndarrays, default=None
-        The planted model for ``"distance"``: ``‖M − M*‖_F / ‖M*‖_F``. The
-        matrix ``M*`` (the data's shape for :class:`~skfactor.FactorizationNAG`,
-        ``shape_`` for :class:`~skfactor.MatrixSensingPrecGD`, the
-        coefficients ``(n_outputs, n_features)`` for
-        :class:`~skfactor.LinearNetRegressor`) or its factors ``(L*, R*)``
-        with ``M* = L* R*ᵀ`` (then no matrix of the data's size is formed).
+        The planted model for ``"distance"``:
+        :math:`\lVert M - M^\star \rVert_F / \lVert M^\star \rVert_F`. The
+        matrix :math:`M^\star` (the data's shape for
+        :class:`~skfactor.FactorizationNAG`, ``shape_`` for
+        :class:`~skfactor.MatrixSensingPrecGD`, the coefficients
+        ``(n_outputs, n_features)`` for
+        :class:`~skfactor.LinearNetRegressor`) or its factors
+        :math:`(L^\star, R^\star)` with :math:`M^\star = L^\star R^{\star\top}`
+        (then no matrix of the data's size is formed).
         For :class:`~skfactor.LowRankImputer`, the complete data: the
         distance is the imputed entries' relative error.
     keep_iterates : "none", "all", list of int or callable, default="none"
@@ -330,7 +334,8 @@ class EarlyStopping:
     patience : int, default=10
         Iterations without improvement before stopping.
     tol : float, default=0.0
-        An improvement beats the best score by more than ``tol·|best|``.
+        An improvement beats the best score by more than ``tol`` times the
+        best score's absolute value.
     restore_best : bool, default=True
         End the fit on the best iterate (otherwise on the last one).
 

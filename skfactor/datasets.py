@@ -37,11 +37,13 @@ def make_low_rank_matrix(
     random_state=None,
     dtype=np.float64,
 ):
-    """Generate ``A = U diag(s) Vᵀ + noise`` with an exact condition number.
+    r"""Generate :math:`A = U \operatorname{diag}(s) V^\top` plus noise, with an
+    exact condition number.
 
     The singular values are ``s = linspace(1, 1/condition_number, rank)``, so
-    ``σ₁ = 1`` and ``σ₁/σ_rank = condition_number`` exactly (before noise).
-    ``U`` and ``V`` have orthonormal columns drawn uniformly (Haar).
+    :math:`\sigma_1 = 1` and :math:`\sigma_1 / \sigma_r` = ``condition_number``
+    exactly (before noise), :math:`r` = ``rank``. :math:`U` and :math:`V` have
+    orthonormal columns drawn uniformly (Haar).
 
     Not to be confused with :func:`sklearn.datasets.make_low_rank_matrix`,
     which draws a smoothly decaying spectrum and plants no condition number.
@@ -53,7 +55,7 @@ def make_low_rank_matrix(
     rank : int
         Rank of the noiseless matrix, at most ``min(n_samples, n_features)``.
     condition_number : float >= 1
-        ``σ₁/σ_rank``. Must be 1 when ``rank == 1``.
+        :math:`\sigma_1 / \sigma_r`. Must be 1 when ``rank == 1``.
     noise : float >= 0, default=0.0
         Standard deviation of i.i.d. Gaussian noise added to every entry.
     random_state : int, RandomState instance or None, default=None
@@ -136,19 +138,22 @@ def make_matrix_sensing(
     noise=0.0,
     random_state=None,
 ):
-    """Gaussian matrix sensing: ``yᵢ = ⟨Aᵢ, M⟩ + noise`` with a planted ``M``.
+    r"""Gaussian matrix sensing: :math:`y_i = \langle A_i, M \rangle` plus noise,
+    with a planted :math:`M`.
 
-    ``M = U diag(s) Vᵀ`` (``V = U`` and M positive semi-definite when
-    ``symmetric``) with ``s = linspace(1, 1/condition_number, rank)``; every
-    ``Aᵢ`` has i.i.d. N(0, 1) entries, so that ``𝒜*𝒜/N ≈ I``.
+    :math:`M = U \operatorname{diag}(s) V^\top` (:math:`V = U` and :math:`M`
+    positive semi-definite when ``symmetric``) with
+    ``s = linspace(1, 1/condition_number, rank)``; every :math:`A_i` has
+    i.i.d. :math:`\mathcal{N}(0, 1)` entries, so that
+    :math:`\mathcal{A}^* \mathcal{A} / N \approx I`.
 
     Parameters
     ----------
     n1, n2 : int
-        Shape of M (equal when ``symmetric``).
+        Shape of :math:`M` (equal when ``symmetric``).
     rank : int
     n_measurements : int
-        N, the number of samples.
+        :math:`N`, the number of samples.
     condition_number : float >= 1, default=1.0
     symmetric : bool, default=False
     noise : float >= 0, default=0.0
@@ -158,7 +163,7 @@ def make_matrix_sensing(
     Returns
     -------
     X : ndarray of shape (n_measurements, n1 * n2)
-        The design: row i is ``Aᵢ`` flattened in row-major order.
+        The design: row :math:`i` is :math:`A_i` flattened in row-major order.
     y : ndarray of shape (n_measurements,)
     M : ndarray of shape (n1, n2)
         The planted matrix.
@@ -193,13 +198,14 @@ def make_matrix_completion(
     noise=0.0,
     random_state=None,
 ):
-    """Matrix completion: observe a random ``fraction`` of the entries of ``M``.
+    r"""Matrix completion: observe a random ``fraction`` of the entries of :math:`M`.
 
-    ``M = U diag(s) Vᵀ`` with ``s = linspace(1, 1/condition_number, rank)``,
-    scaled by ``√(n1·n2/rank)`` so that its entries are of order one. The
-    design is a sparse selection matrix: one unit entry per row, at the
-    flattened position (row-major) of the observed entry; positions are drawn
-    without replacement.
+    :math:`M = U \operatorname{diag}(s) V^\top` with
+    ``s = linspace(1, 1/condition_number, rank)``, scaled by
+    :math:`\sqrt{n_1 n_2 / r}` (:math:`r` = ``rank``) so that its entries are
+    of order one. The design is a sparse selection matrix: one unit entry per
+    row, at the flattened position (row-major) of the observed entry;
+    positions are drawn without replacement.
 
     Parameters
     ----------
@@ -207,7 +213,7 @@ def make_matrix_completion(
     rank : int
     condition_number : float >= 1, default=1.0
     fraction : float in (0, 1], default=0.2
-        Fraction of the n1·n2 entries observed.
+        Fraction of the :math:`n_1 n_2` entries observed.
     noise : float >= 0, default=0.0
         Standard deviation of Gaussian noise added to the observations.
     random_state : int, RandomState instance or None, default=None
@@ -215,7 +221,8 @@ def make_matrix_completion(
     Returns
     -------
     X : scipy.sparse.csr_matrix of shape (N, n1 * n2)
-        N = round(fraction·n1·n2) rows with one entry equal to 1.
+        :math:`N` = ``round(fraction * n1 * n2)`` rows with one entry equal to
+        1.
     y : ndarray of shape (N,)
     M : ndarray of shape (n1, n2)
 

@@ -1,15 +1,29 @@
-"""The NAG paper's frozen-X theory curves, to compare measured fits with.
+r"""The NAG paper's frozen-X theory curves, to compare measured fits with.
 
-From the unbalanced start ``X₀`` large, ``Y₀ = 0``, the first factor barely
-moves, and fitting ``A ≈ X Yᵀ`` is the least-squares problem in ``Y`` with
-design ``X₀`` (ALGORITHMS.md §3). Its loss curve has a closed form: with the
-eigenpairs ``(λᵢ, uᵢ)`` of ``X₀X₀ᵀ`` on its range and ``eᵢ = ‖uᵢᵀA‖²``,
-gradient descent with step η gives ``fₖ = ½Σᵢ(1 − ηλᵢ)^{2k} eᵢ + f_⊥`` and
-Nesterov's method with constant momentum β gives ``fₖ = ½Σᵢ sᵢ,ₖ² eᵢ + f_⊥``
-with ``sᵢ,ₖ₊₁ = (1 − ηλᵢ)((1 + β)sᵢ,ₖ − β sᵢ,ₖ₋₁)``, ``sᵢ,₀ = sᵢ,₋₁ = 1``;
-``f_⊥ = ½‖(I − P)A‖²`` is the part of ``A`` outside the range of ``X₀``,
-which no ``Y`` reaches. The measured curve follows it while ``X`` stays near
-``X₀``: closely for a large ``init_scale`` (the paper's regime).
+From the unbalanced start (:math:`X_0` large, :math:`Y_0 = 0`), the first factor
+barely moves, and fitting :math:`A \approx X Y^\top` is the least-squares problem
+in :math:`Y` with design :math:`X_0` (ALGORITHMS.md §3). Its loss curve has a
+closed form: with the eigenpairs :math:`(\lambda_i, u_i)` of :math:`X_0 X_0^\top`
+on its range and :math:`e_i = \lVert u_i^\top A \rVert^2`, gradient descent with
+step :math:`\eta` gives
+
+.. math::
+
+    f_k = \tfrac12 \sum_i (1 - \eta \lambda_i)^{2k} e_i + f_\perp
+
+and Nesterov's method with constant momentum :math:`\beta` gives
+
+.. math::
+
+    f_k &= \tfrac12 \sum_i s_{i,k}^2 e_i + f_\perp, \\
+    s_{i,k+1} &= (1 - \eta \lambda_i)
+                 \bigl((1 + \beta) s_{i,k} - \beta s_{i,k-1}\bigr), \qquad
+    s_{i,0} = s_{i,-1} = 1;
+
+:math:`f_\perp = \tfrac12 \lVert (I - P) A \rVert_F^2` is the part of :math:`A`
+outside the range of :math:`X_0`, which no :math:`Y` reaches. The measured curve
+follows it while :math:`X` stays near :math:`X_0`: closely for a large
+``init_scale`` (the paper's regime).
 """
 
 from numbers import Integral, Real
@@ -33,14 +47,15 @@ __all__ = ["frozen_loss_curve"]
     prefer_skip_nested_validation=True,
 )
 def frozen_loss_curve(A, X0, learning_rate, n_iter, momentum=0.0):
-    """Loss ``½‖X₀Yₖᵀ − A‖²`` of GD or NAG in ``Y`` with ``X`` frozen at ``X₀``.
+    r"""Loss :math:`\tfrac12 \lVert X_0 Y_k^\top - A \rVert_F^2` of GD or NAG in
+    :math:`Y` with :math:`X` frozen at :math:`X_0`.
 
     The theory curve of the NAG paper (Xu, Wang, Zhao, Ward & Tao, 2024)
-    for a fit from ``Y₀ = 0``: see the module docstring for the formulas.
-    Compare it with ``loss_curve_`` of
-    ``FactorizationNAG(optimizer="gd" or "nag", momentum=β, init="unbalanced")``,
-    whose start ``X₀`` a :class:`~skfactor.callbacks.Recorder` with
-    ``keep_iterates=[0]`` records.
+    for a fit from :math:`Y_0 = 0`: see the module docstring for the formulas.
+    Compare it with ``loss_curve_`` of :class:`~skfactor.FactorizationNAG`
+    with ``optimizer="gd"`` or ``"nag"``, the same ``momentum`` and
+    ``init="unbalanced"``, whose start :math:`X_0` a
+    :class:`~skfactor.callbacks.Recorder` with ``keep_iterates=[0]`` records.
 
     Parameters
     ----------
@@ -49,17 +64,17 @@ def frozen_loss_curve(A, X0, learning_rate, n_iter, momentum=0.0):
     X0 : array-like of shape (m, d)
         The frozen first factor.
     learning_rate : float > 0
-        The step η (``learning_rate_`` of the fit).
+        The step :math:`\eta` (``learning_rate_`` of the fit).
     n_iter : int >= 1
         Iterations to predict.
     momentum : float in [0, 1), default=0.0
-        Nesterov's constant β (0 is gradient descent).
+        Nesterov's constant :math:`\beta` (0 is gradient descent).
 
     Returns
     -------
     loss : ndarray of shape (n_iter,)
-        The predicted loss after iterations ``1 … n_iter``, like
-        ``loss_curve_``.
+        The predicted loss after iterations :math:`1, \dots,` ``n_iter``,
+        like ``loss_curve_``.
 
     Examples
     --------
