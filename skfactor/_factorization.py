@@ -202,8 +202,9 @@ class FactorizationNAG(
           randomized SVD's projection :math:`Q Q^\top A`.
           ``init_power_iter=0`` is the NAG paper's start
           :math:`X_0 = c_0\, A\Phi / \sqrt{s_1(A\Phi)}`. :math:`c_0` =
-          ``init_scale``, default 3; use 10 with a constant ``momentum``, as
-          in the paper.
+          ``init_scale``, default 3; with a constant ``momentum`` use at
+          least 10 (a smaller :math:`c_0` can diverge), and 100 for the
+          paper's rates (``momentum="paper"``).
         - ``"ward_kolda"``:
           :math:`X_0 = A\Phi_1 / (\sqrt{\eta}\, C \sigma_1)`,
           :math:`Y_0 = \sqrt{\eta}\, D \sigma_1 \Phi_2`
