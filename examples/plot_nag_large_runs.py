@@ -18,7 +18,7 @@ d = 20 only, to keep the example short:
 - targets of rank 5 with singular values ``linspace(1, 0.1, 5)``;
   stopping at a relative error of 1e-6.
 
-GD is stopped after 600 iterations. For the matrix, the dashed lines are
+GD is stopped after 300 iterations. For the matrix, the dashed lines are
 the frozen-X theory curves (:func:`skfactor.theory.frozen_loss_curve`),
 drawn until they reach 1e-6, which shows where GD would end.
 """
@@ -40,7 +40,7 @@ from skfactor.theory import frozen_loss_curve
 # GD is stopped at max_iter on purpose.
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
-TOL, GD_ITER = 1e-6, 600
+TOL, GD_ITER = 1e-6, 300
 PAPER = dict(init="unbalanced", init_scale=100, init_power_iter=0, momentum="paper")
 
 # %%
@@ -124,7 +124,7 @@ plt.show()
 # 165 iterations, GD follows its theory curve, which needs 1705. The
 # network is harder than the small one of
 # :ref:`sphx_glr_auto_examples_plot_linear_networks.py` (NAG about 1000
-# iterations against 220; after 600 GD iterations the map's error is 5e-2): with
+# iterations against 220; after 300 GD iterations the map's error is 8e-2): with
 # 600 samples of 400 inputs, ``XᵀX/N`` has a condition number near 90,
 # against about 3 with 40 inputs, and that multiplies the condition number
 # of the least-squares problem in ``W₁``. The β and step of the paper's
