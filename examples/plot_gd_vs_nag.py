@@ -46,6 +46,8 @@ from skfactor.theory import frozen_loss_curve
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 TOL, MAX_ITER = 1e-6, 4000
+#: How far the theory curve of a fit stopped at MAX_ITER is followed.
+HORIZON = 120_000
 
 
 def paper_fit(A, d, optimizer, random_state=0):
@@ -111,7 +113,7 @@ for ax_row, kappa in zip(axes, (10, 100)):
             gap = np.max(np.abs(model.loss_curve_ / curve - 1))
             predicted = None
             if not model.converged_:
-                long = theory(model, A, X0, 150_000)
+                long = theory(model, A, X0, HORIZON)
                 predicted = iterations_to_tol(long, model.reference_loss_)
             row[name] = (model.n_iter_, model.converged_, predicted, gap)
         row["β"] = fits[1][0].momentum_
@@ -133,7 +135,7 @@ plt.show()
 # iteration at which its theory curve reaches 1e-6.
 def cell(iterations, converged, predicted, gap):
     if not converged:
-        ahead = f"{predicted:,}" if predicted else "> 150,000"
+        ahead = f"{predicted:,}" if predicted else f"> {HORIZON:,}"
         iterations = f"{iterations}+ (theory {ahead})"
     return f"{iterations:>24} {100 * gap:7.3f} %"
 
