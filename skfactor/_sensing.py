@@ -124,9 +124,11 @@ class MatrixSensingPrecGD(
         the iterations depend strongly on :math:`\lambda` and
         :math:`\lambda \approx \sigma_{\min}` stalls, while
         :math:`10^{-5} \sigma_1` converged over-parameterized for every
-        :math:`\kappa` up to 1000, at up to a few times PrecGD's iterations
-        (see :ref:`papers`). :math:`\lambda` must stay above the start's Gram
-        (:math:`\alpha^2 \sigma_1`).
+        :math:`\kappa` up to 1000. With any fixed :math:`\lambda` the
+        symmetric over-parameterized problem has a sublinear tail (an order
+        of magnitude more iterations than PrecGD to :math:`10^{-8}`; the
+        asymmetric one stays linear): see :ref:`papers`. :math:`\lambda`
+        must stay above the start's Gram (:math:`\alpha^2 \sigma_1`).
     momentum : float in [0, 1), "auto" or "paper", default="auto"
         For nag and heavy_ball, as in :class:`FactorizationNAG`
         (``"paper"``: the constant momentum from the unbalanced start's
