@@ -88,6 +88,13 @@ class Optimizer:
     def init_state(self, objective, point):
         return None
 
+    def memory(self):
+        """Iterations over which an iterate still carries earlier steps: 1
+        without momentum, ``1/(1 − β)`` with a constant momentum β. The
+        solver's rule for a slowly rising loss waits several such spans,
+        since a constant momentum's loss oscillates on that scale."""
+        return 1.0
+
     def step(self, objective, point, state):
         raise NotImplementedError
 
@@ -302,6 +309,13 @@ class _Momentum(Optimizer):
 
     def init_state(self, objective, point):
         return {"previous": point, "t": 1.0}
+
+    def memory(self):
+        # the restarted schedule (``"auto"``) resets itself whenever the loss
+        # turns up, so its memory is short
+        if isinstance(self.momentum, str):
+            return 1.0
+        return 1.0 / (1.0 - float(self.momentum))
 
     def _beta(self, state):
         if self.momentum == "auto":

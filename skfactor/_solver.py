@@ -207,12 +207,21 @@ class _Rising:
     there the iterates' own rounding moves the loss, amplified by momentum
     (NAG with a constant β near 1 wanders around 1e-12 relative error), and
     a true divergence crosses that level within a few more windows.
+
+    With a constant momentum β the loss of a converging run oscillates, and
+    rises for up to half a period, about ``2π/(1 − β)`` iterations (the
+    slowest mode of NAG on a quadratic turns by ``√(ηλ)`` per iteration, and
+    ``√(ημ) ≈ (1 − β)/2`` for the paper's β): the rule then waits that long
+    (``memory``, the optimizer's ``1/(1 − β)``).
     """
 
-    def __init__(self, objective):
+    def __init__(self, objective, memory=1.0):
         self.objective, self.last, self.count = objective, None, 0
         eps = float(np.finfo(objective.dtype).eps)
         self.noise = eps * objective.reference_loss
+        self.windows = max(
+            RISING_WINDOWS, math.ceil(2.0 * math.pi * memory / N_ITER_NO_CHANGE)
+        )
 
     def update(self, median, best_loss):
         rounding = ROUNDING_UNITS * self.objective.loss_rounding(median)
@@ -220,7 +229,7 @@ class _Rising:
         self.count = self.count + 1 if rose else 0
         self.last = median
         return (
-            self.count >= RISING_WINDOWS
+            self.count >= self.windows
             and median > 2.0 * best_loss + rounding
             and median > self.noise
         )
@@ -460,7 +469,7 @@ def minimize(
     floor = tol * tol * ref
     # a warm refit measures its progress from where the first fit started
     plateau = _Plateau(objective, tol, max(f0, initial_loss or 0.0), ref, f0)
-    rising = _Rising(objective)
+    rising = _Rising(objective, optimizer.memory())
     converged, reason, k, stop = False, "max_iter", 0, None
     # a zero start where the zero model is optimal: one (null) step, done
     zero_is_optimal = (
@@ -514,7 +523,7 @@ def minimize(
                     f"to iteration {k} with learning rate {_format_lr(eta)}"
                 )
             del losses[k:], stamps[k:]
-            rising = _Rising(objective)
+            rising = _Rising(objective, optimizer.memory())
             state = optimizer.init_state(objective, point)
             continue
         if diverged:

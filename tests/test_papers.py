@@ -271,3 +271,19 @@ def test_paper_regime_follows_the_frozen_theory(optimizer):
     beta = est.momentum_ if optimizer == "nag" else 0.0
     theory = frozen_loss_curve(A, X0, est.learning_rate_, est.n_iter_, beta)
     np.testing.assert_allclose(est.loss_curve_, theory, rtol=2e-3)
+
+
+def test_paper_momentum_oscillation_is_not_a_slow_divergence():
+    # NAG with β = 0.994 oscillates with a period of thousands of iterations;
+    # the automatic step must not read its rises as an instability
+    A = make_low_rank_matrix(120, 100, 5, 100, random_state=0)[0]
+    kw = dict(momentum="paper", init_scale=100, init_power_iter=0, random_state=0)
+    probe = FactorizationNAG(5, max_iter=1, **kw).fit(A)
+    auto = FactorizationNAG(5, max_iter=6000, tol=1e-6, **kw).fit(A)
+    assert auto.momentum_ > 0.99
+    assert auto.learning_rate_ == probe.learning_rate_  # never halved
+    fixed = FactorizationNAG(
+        5, max_iter=6000, tol=1e-6, learning_rate=probe.learning_rate_, **kw
+    ).fit(A)
+    assert auto.n_iter_ == fixed.n_iter_
+    np.testing.assert_allclose(auto.loss_curve_, fixed.loss_curve_, rtol=1e-12)
