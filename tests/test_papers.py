@@ -287,3 +287,28 @@ def test_paper_momentum_oscillation_is_not_a_slow_divergence():
     ).fit(A)
     assert auto.n_iter_ == fixed.n_iter_
     np.testing.assert_allclose(auto.loss_curve_, fixed.loss_curve_, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "init",
+    [
+        "spectral",
+        "nystrom",
+        "unbalanced",
+        "small_random",
+        "gaussian",
+        "orthogonal",
+        "balanced",
+        "ward_kolda",
+    ],
+)
+def test_apgd_automatic_step_converges_from_every_start(init):
+    # over-parameterized, ill-conditioned sensing: η = 1 diverges from the
+    # spectral start there; the automatic step must not
+    X, y, M = make_matrix_sensing(20, 20, 2, 400, condition_number=100, random_state=0)
+    est = MatrixSensingPrecGD(
+        4, shape=(20, 20), optimizer="apgd", init=init, max_iter=1000, random_state=0
+    ).fit(X, y)
+    assert est.stop_reason_ == "tol"
+    error = np.linalg.norm(est.coef_.reshape(20, 20) - M) / np.linalg.norm(M)
+    assert error < 1e-4
