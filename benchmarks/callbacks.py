@@ -15,9 +15,9 @@ interleaved rounds:
   less the solver's and reporting time less the plain fit's set-up.
 
 The callbacks: scikit-learn's ``ProgressBar`` (no reconstruction), a callback
-that does nothing (the bridge alone), ``Recorder(["loss", "time"])`` (builds
-every iterate's fitted estimator: the SVD form of the factors) and
-``ScoringMonitor`` (the same, unscored: no ``y``).
+that does nothing (the bridge alone), ``Recorder(["loss", "time"])`` (reads
+the iterate: no reconstruction either) and ``ScoringMonitor`` (builds every
+iterate's fitted estimator, the SVD form of the factors, unscored: no ``y``).
 
     python -m benchmarks.callbacks [--quick]
 """

@@ -28,6 +28,8 @@ import numbers
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from ._callbacks import IterationState
+
 __all__ = ["EarlyStopping", "Recorder", "RecorderHistory"]
 
 #: The quantities :class:`Recorder` computes by name.
@@ -41,6 +43,12 @@ def _is_iteration(context):
 
 def _is_fit_root(context):
     return context.task_name == "fit" and context.max_subtasks != 0
+
+
+def _state(context):
+    """The iterate a skfactor fit attached to an iteration task, during its
+    hooks (``skfactor._callbacks.IterationState``), or None."""
+    return getattr(context, "_skfactor_iterate", None)
 
 
 def _check_skfactor(estimator, caller):
@@ -137,6 +145,12 @@ class Recorder:
     fit's, e.g. those of a search). Each quantity costs one float per
     recorded iteration; factors are kept only at the iterations
     ``keep_iterates`` selects.
+
+    The loss, time, relative error, learning rate and factors are read from
+    the iterate the skfactor fit reports, at no cost beyond the bridge to
+    :mod:`sklearn.callback`. A callable or ``"distance"`` needs the iterate's
+    fitted estimator (for :class:`~skfactor.FactorizationNAG`, the SVD form
+    of its factors), built only at the iterations recorded (see ``every``).
 
     Parameters
     ----------
@@ -245,28 +259,30 @@ class Recorder:
     def teardown(self, estimator, context):
         pass
 
-    def on_fit_task_begin(self, estimator, context, *, X=None, fitted_estimator=None):
+    # The hooks ask for no ``fitted_estimator`` (scikit-learn would build one
+    # at every iteration): they read the iterate the skfactor fit attaches to
+    # each iteration task (``IterationState``), and build its fitted
+    # estimator only for a recorded iteration whose quantities need it.
+    def on_fit_task_begin(self, estimator, context, *, X=None):
         if _is_fit_root(context):
             self._runs[context] = RecorderHistory(
                 context.estimator_name, ["iteration", *self._named]
             )
         elif _is_iteration(context) and context.task_id == 0:
-            # the start: iteration 1 begins with it (built once, and reused
-            # by the end of each iteration for the next one's beginning)
-            self._record(context.parent, 0, fitted_estimator, X)
+            # the start: iteration 1 begins with it
+            self._record(context.parent, _state(context), X)
 
-    def on_fit_task_end(self, estimator, context, *, X=None, fitted_estimator=None):
+    def on_fit_task_end(self, estimator, context, *, X=None):
         if _is_iteration(context):
-            k = context.task_id + 1
-            if k % self.every == 0:
-                self._record(context.parent, k, fitted_estimator, X)
+            if (context.task_id + 1) % self.every == 0:
+                self._record(context.parent, _state(context), X)
         elif _is_fit_root(context) and context in self._runs:
             history = self._runs.pop(context)
-            # the last iteration, whatever ``every``
-            if fitted_estimator is not None:
-                k = fitted_estimator.n_iter_
-                if not len(history["iteration"]) or history["iteration"][-1] != k:
-                    self._record(None, k, fitted_estimator, X, history)
+            # the last iteration, whatever ``every``: the fitted estimator
+            # itself (the model a callback restored, if one did)
+            k = estimator.n_iter_
+            if not len(history["iteration"]) or history["iteration"][-1] != k:
+                self._record(None, IterationState.of_fitted(estimator), X, history)
             self.histories_.append(history._finish())
         return False
 
@@ -279,30 +295,32 @@ class Recorder:
             return bool(keep(k))
         return k in keep
 
-    def _record(self, root, k, fitted, X, history=None):
+    def _record(self, root, state, X, history=None):
         history = self._runs.get(root) if history is None else history
-        if history is None or fitted is None:
+        if history is None or state is None:
             return
+        k = state.k
         history["iteration"].append(k)
         for name, how in self._named.items():
-            history[name].append(self._value(how, k, fitted, X))
+            history[name].append(self._value(how, state, X))
         if self._keeps(k):
-            history["iterates"][k] = [F.copy() for F in fitted._factors]
+            history["iterates"][k] = [F.copy() for F in state.factors]
 
-    def _value(self, how, k, fitted, X):
+    def _value(self, how, state, X):
+        """``how`` at the iterate ``state``: only a callable and
+        ``"distance"`` build its fitted estimator (once per iterate)."""
         if callable(how):
-            return float(how(fitted))
+            return float(how(state.fitted_estimator()))
         if how == "loss":
-            return float(fitted.loss_curve_[-1]) if k else float(fitted._start_loss)
+            return float(state.loss)
         if how == "time":
-            return float(fitted.time_curve_[-1]) if k else 0.0
+            return float(state.time)
         if how == "relative_error":
-            loss = fitted.loss_curve_[-1] if k else fitted._start_loss
-            ref = fitted.reference_loss_
-            return math.sqrt(loss / ref) if ref > 0 else 0.0
+            ref = state.reference_loss
+            return math.sqrt(state.loss / ref) if ref > 0 else 0.0
         if how == "learning_rate":
-            return float(fitted.learning_rate_)
-        return _relative_distance(fitted, self.truth, X)
+            return float(state.learning_rate)
+        return _relative_distance(state.fitted_estimator(), self.truth, X)
 
 
 class EarlyStopping:

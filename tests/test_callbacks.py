@@ -469,6 +469,117 @@ def test_recorder_records_every_fit_of_a_search():
     assert recorder.history_.estimator_name == "FactorizationNAG"
 
 
+def _count_reconstructions(monkeypatch):
+    """The number of iterates' fitted attributes built so far (``[n]``)."""
+    from skfactor._callbacks import FitMonitor
+
+    count, original = [0], FitMonitor._reconstruction
+
+    def counted(self, it):
+        count[0] += 1
+        return original(self, it)
+
+    monkeypatch.setattr(FitMonitor, "_reconstruction", counted)
+    return count
+
+
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_recorder_of_the_loss_builds_no_fitted_estimator(name, monkeypatch):
+    """The loss, time, relative error, step and factors come from the
+    iterate: no iterate's estimator is ever reconstructed."""
+    built = _count_reconstructions(monkeypatch)
+    quantities = ["loss", "time", "relative_error", "learning_rate"]
+    recorder = Recorder(quantities, keep_iterates="all")
+    sparse = Recorder(["loss"], every=10**6)
+    est = _fit(name, recorder, max_iter=25, tol=0)
+    assert built[0] == 0
+    h = recorder.history_
+    np.testing.assert_array_equal(h["iteration"], np.arange(26))
+    np.testing.assert_array_equal(h["loss"][1:], est.loss_curve_)
+    assert h["loss"][0] == est._start_loss
+    np.testing.assert_array_equal(h["time"][1:], est.time_curve_)
+    np.testing.assert_allclose(
+        h["relative_error"], np.sqrt(h["loss"] / est.reference_loss_), rtol=1e-15
+    )
+    assert h["learning_rate"][-1] == est.learning_rate_
+    for F, G in zip(h["iterates"][25], est._factors, strict=True):
+        np.testing.assert_array_equal(F, G)
+    # the iterates are copies, taken while the fit's own factors are fresh
+    assert all(F is not G for F, G in zip(h["iterates"][25], est._factors))
+
+    class Contexts:
+        def __init__(self):
+            self.calls = []
+
+        def setup(self, estimator, context):
+            pass
+
+        teardown = setup
+
+        def on_fit_task_begin(self, estimator, context):
+            self.calls.append(context)
+
+        def on_fit_task_end(self, estimator, context):
+            return False
+
+    contexts = Contexts()
+    est.set_callbacks(sparse, contexts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(*_data(name)[0])
+    assert built[0] == 0
+    np.testing.assert_array_equal(sparse.history_["iteration"], [0, 25])
+    np.testing.assert_array_equal(sparse.history_["loss"], h["loss"][[0, 25]])
+    # the contexts the fit's task tree keeps hold no iterate after the hooks
+    assert len(contexts.calls) == 1 + 25
+    assert not any(hasattr(c, "_skfactor_iterate") for c in contexts.calls)
+
+
+def test_recorder_builds_the_fitted_estimator_a_callable_reads(monkeypatch):
+    """A callable quantity sees each recorded iterate's fitted estimator,
+    built only at the recorded iterations, the same as a hook's
+    ``fitted_estimator`` and as a fit stopped there."""
+    built = _count_reconstructions(monkeypatch)
+    seen = {}
+
+    def sigma1(fitted):
+        seen[fitted.n_iter_] = fitted
+        return fitted.singular_values_[0]
+
+    recorder = Recorder({"loss": "loss", "sigma1": sigma1}, every=4)
+    est = _fit("factorization", recorder, max_iter=10, tol=0)
+    # iterations 0, 4, 8; the last (10) is the fitted estimator itself
+    assert built[0] == 3 and sorted(seen) == [0, 4, 8, 10]
+    assert seen[10] is est
+    np.testing.assert_array_equal(recorder.history_["iteration"], [0, 4, 8, 10])
+    log = Log()
+    _fit("factorization", log, max_iter=10, tol=0)
+    for k in (4, 8):
+        ref = _fit("factorization", max_iter=k, tol=0)
+        for got in (seen[k], log.fitted[k]):
+            assert got is not est and got.n_iter_ == k
+            np.testing.assert_array_equal(got.loss_curve_, ref.loss_curve_)
+            for attr in MODEL["factorization"]:
+                np.testing.assert_allclose(
+                    getattr(got, attr), getattr(ref, attr), rtol=1e-9
+                )
+    assert seen[0].n_iter_ == 0 and seen[0].loss_curve_.size == 0
+    np.testing.assert_allclose(
+        recorder.history_["sigma1"],
+        [seen[k].singular_values_[0] for k in (0, 4, 8, 10)],
+    )
+
+
+def test_recorder_without_the_iterates_records_the_fitted_estimator(monkeypatch):
+    """A fit whose iteration tasks carry no iterate: only the end is
+    recorded (from the fitted estimator), nothing fails."""
+    monkeypatch.setattr("skfactor.callbacks._state", lambda context: None)
+    recorder = Recorder(["loss", "distance"], truth=np.zeros((40, 30)) + 1.0)
+    est = _fit("factorization", recorder, max_iter=10, tol=0)
+    np.testing.assert_array_equal(recorder.history_["iteration"], [10])
+    assert recorder.history_["loss"][0] == est.loss_curve_[-1]
+
+
 def test_recorder_refuses_what_it_cannot_record():
     with pytest.raises(ValueError, match="unknown quantity 'los'"):
         Recorder(["los"])
