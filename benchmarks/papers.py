@@ -189,12 +189,16 @@ def nag_paper(claims, quick):
             _quiet(lambda est=est, k=k: est.fit(_planted(k)))
             X0 = recorder.history_["iterates"][0][0]
             beta = est.momentum_ if opt == "nag" else 0.0
+            # the theory curve a little longer than the fit: where it reaches
+            # tol may be a few iterations later
+            horizon = int(1.1 * est.n_iter_) + 10
             theory = frozen_loss_curve(
-                _planted(k), X0, est.learning_rate_, est.n_iter_, beta
+                _planted(k), X0, est.learning_rate_, horizon, beta
             )
-            gaps.append(float(np.max(np.abs(est.loss_curve_ / theory - 1))))
+            measured = est.loss_curve_
+            gaps.append(float(np.max(np.abs(measured / theory[: len(measured)] - 1))))
             reached = np.sqrt(theory / est.reference_loss_) < 1e-6
-            predicted = int(np.argmax(reached)) + 1 if reached.any() else None
+            predicted = int(np.argmax(reached)) + 1 if reached.any() else horizon
             counts.append((est.n_iter_, predicted))
         claims.add(
             paper,
@@ -204,7 +208,10 @@ def nag_paper(claims, quick):
             + _join(f"{m}/{t}" for m, t in counts)
             + "; max relative gap of the loss "
             + _join(f"{g:.0e}" for g in gaps),
-            bool(all(t == m for m, t in counts) and max(gaps) < 2e-2),
+            bool(
+                all(abs(t - m) <= max(2, 0.01 * m) for m, t in counts)
+                and max(gaps) < 2e-2
+            ),
         )
     # the library's defaults: a different method, stated as such
     for opt, label in (("gd", "GD"), ("nag", "NAG")):
