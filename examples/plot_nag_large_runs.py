@@ -28,7 +28,6 @@ import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
-from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 from skfactor import FactorizationNAG, LinearNetRegressor
@@ -53,8 +52,7 @@ for optimizer, max_iter in (("gd", GD_ITER), ("nag", 5000)):
         20, optimizer=optimizer, tol=TOL, max_iter=max_iter, random_state=0, **PAPER
     )
     recorder = Recorder(["loss"], keep_iterates=[0])
-    probe = clone(model).set_params(max_iter=1).set_callbacks(recorder).fit(A)
-    model.set_params(learning_rate=probe.learning_rate_).fit(A)
+    model.set_callbacks(recorder).fit(A)
     fits.append((model, recorder.history_["iterates"][0][0]))
 
 fig, ax = plt.subplots()

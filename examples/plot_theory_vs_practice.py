@@ -27,7 +27,6 @@ import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
-from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 from skfactor import FactorizationNAG
@@ -54,12 +53,11 @@ def fit_and_theory(A, d, optimizer, init_scale):
         max_iter=MAX_ITER,
         random_state=0,
     )
-    # X₀ and the automatic step 1/s₁(X₀)² from one recorded iteration; the
-    # fit then keeps that step fixed, as the paper does.
+    # X₀ from a Recorder; the automatic step 1/s₁(X₀)² stays fixed, as in
+    # the paper
     recorder = Recorder(["loss"], keep_iterates=[0])
-    probe = clone(model).set_params(max_iter=1).set_callbacks(recorder).fit(A)
+    model.set_callbacks(recorder).fit(A)
     X0 = recorder.history_["iterates"][0][0]
-    model.set_params(learning_rate=probe.learning_rate_).fit(A)
     curve = frozen_loss_curve(
         A, X0, model.learning_rate_, MAX_ITER, momentum=model.momentum_ or 0.0
     )
