@@ -802,10 +802,11 @@ def run(quick=False, rst=None, markdown=None):
         print("the settings column describes the full run).")
     print(format_table(HEADER, rows))
     verdicts = [row[-1] for row in rows]
+    library = verdicts.count("—")
     print(
-        f"\n{len(rows)} claims: {verdicts.count('yes')} reproduced, "
-        f"{verdicts.count('partly')} partly, {verdicts.count('no')} not, "
-        f"{verdicts.count('—')} library rows"
+        f"\n{len(rows) - library} claims of the papers: "
+        f"{verdicts.count('yes')} reproduced, {verdicts.count('partly')} partly, "
+        f"{verdicts.count('no')} not; and {library} rows on skfactor's own settings"
     )
     if rst:
         with open(rst, "w", encoding="utf-8") as f:
