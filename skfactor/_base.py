@@ -193,11 +193,18 @@ class FirstOrderEstimatorMixin(DocLinkMixin, CallbackSupportMixin):
     def _paper_momentum(self, objective, point, warm):
         """``momentum="paper"``: the NAG paper's constant β from the frozen
         problem at the start (a warm refit keeps the first fit's β)."""
-        if warm is not None:
+        if warm is not None and getattr(self, "_fit_momentum", None) == "paper":
             previous = getattr(self, "momentum_", None)
             if isinstance(previous, float):
                 return previous
         beta = paper_momentum(objective, point)
+        if beta is None and warm is not None:
+            raise ValueError(
+                f"{type(self).__name__}: momentum='paper' takes β from the start, "
+                "whose last factor must be 0, but this warm refit continues from "
+                "the previous fit's factors. Refit with warm_start=False, or keep "
+                "the previous fit's momentum."
+            )
         if beta is None:
             raise ValueError(
                 f"{type(self).__name__}: momentum='paper' is the NAG paper's "
@@ -381,6 +388,7 @@ class FirstOrderEstimatorMixin(DocLinkMixin, CallbackSupportMixin):
                 "converged_": converged,
                 "stop_reason_": stop_reason,
                 "_fit_optimizer": self.optimizer,
+                "_fit_momentum": self.momentum,
                 "_log_model_scale": unit.log_model_scale,
                 "_start_loss": start_loss_user,
             }

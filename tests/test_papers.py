@@ -312,3 +312,21 @@ def test_apgd_automatic_step_converges_from_every_start(init):
     assert est.stop_reason_ == "tol"
     error = np.linalg.norm(est.coef_.reshape(20, 20) - M) / np.linalg.norm(M)
     assert error < 1e-4
+
+
+def test_paper_momentum_warm_refit_after_a_float_momentum(planted):
+    # a warm refit that switches to "paper" computes the paper's β (from the
+    # frozen problem it can only get from a start whose last factor is 0)
+    est = FactorizationNAG(
+        8,
+        momentum=0.5,
+        init_scale=100,
+        init_power_iter=0,
+        max_iter=3,
+        warm_start=True,
+        random_state=0,
+    ).fit(planted)
+    est.set_params(momentum="paper")
+    with pytest.raises(ValueError, match="momentum='paper'"):
+        est.fit(planted)
+    assert est.momentum_ == 0.5  # the failed fit left the model as it was
