@@ -166,13 +166,15 @@ class FirstOrderEstimatorMixin(DocLinkMixin, CallbackSupportMixin):
         # integer parameter given True or False is almost surely a mistake
         for name, constraints in self._parameter_constraints.items():
             value = getattr(self, name, None)
-            integral = any(
-                isinstance(c, Interval) and c.type is Integral for c in constraints
-            )
-            if integral and isinstance(value, (bool, np.bool_)):
+            numeric = [c for c in constraints if isinstance(c, Interval)]
+            takes_bool = any(c == "boolean" or c is bool for c in constraints)
+            if numeric and not takes_bool and isinstance(value, (bool, np.bool_)):
+                kind = (
+                    "an int" if any(c.type is Integral for c in numeric) else "a float"
+                )
                 raise InvalidParameterError(
-                    f"The {name!r} parameter of {type(self).__name__} must be an "
-                    f"int, not a bool; got {value!r}."
+                    f"The {name!r} parameter of {type(self).__name__} must be "
+                    f"{kind}, not a bool; got {value!r}."
                 )
 
     def _check_widths(self, shapes, dtype):
@@ -197,6 +199,13 @@ class FirstOrderEstimatorMixin(DocLinkMixin, CallbackSupportMixin):
             previous = getattr(self, "momentum_", None)
             if isinstance(previous, float):
                 return previous
+        if objective.layout == "symmetric":
+            raise ValueError(
+                f"{type(self).__name__}: momentum='paper' takes β from the "
+                "least-squares problem in the last factor with the others frozen, "
+                "and the symmetric model X Xᵀ has a single factor. Use a float "
+                "momentum, or 'auto'."
+            )
         beta = paper_momentum(objective, point)
         if beta is None and warm is not None:
             raise ValueError(
@@ -331,7 +340,7 @@ class FirstOrderEstimatorMixin(DocLinkMixin, CallbackSupportMixin):
             )
         if not np.isfinite(start_loss):
             fix = (
-                "a smaller init_scale"
+                f"an init_scale closer to the start's default ({start.default_scale!r})"
                 if start is not None
                 else "smaller starting factors (init)"
             )

@@ -187,6 +187,14 @@ class Recorder:
     histories_ : list of RecorderHistory
         Every fit's, oldest first.
 
+    Notes
+    -----
+    The last entry of a record is always the fitted model: when a callback
+    such as :class:`EarlyStopping` restores an earlier iterate, that iterate
+    comes last, after the later ones that were recorded (its ``iteration``
+    is smaller). A fit that raises (a :class:`~skfactor.exceptions.DivergenceError`)
+    leaves no record; the error carries the best factors and the loss curve.
+
     Examples
     --------
     >>> from skfactor import FactorizationNAG

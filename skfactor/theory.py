@@ -85,6 +85,9 @@ def frozen_loss_curve(A, X0, learning_rate, n_iter, momentum=0.0):
     >>> frozen_loss_curve(A, X0, learning_rate=0.5, n_iter=2)
     array([0.625  , 0.15625])
     """
+    for name, value in (("n_iter", n_iter), ("learning_rate", learning_rate)):
+        if isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be a number, not a bool; got {value!r}.")
     A = check_array(A, dtype=np.float64, input_name="A")
     X0 = check_array(X0, dtype=np.float64, input_name="X0")
     if X0.shape[0] != A.shape[0]:

@@ -330,3 +330,47 @@ def test_paper_momentum_warm_refit_after_a_float_momentum(planted):
     with pytest.raises(ValueError, match="momentum='paper'"):
         est.fit(planted)
     assert est.momentum_ == 0.5  # the failed fit left the model as it was
+
+
+def test_paper_momentum_in_the_symmetric_model_says_why_not():
+    X, y, _ = make_matrix_sensing(8, 8, 2, 200, symmetric=True, random_state=0)
+    est = MatrixSensingPrecGD(
+        2,
+        shape=(8, 8),
+        symmetric=True,
+        optimizer="nag",
+        momentum="paper",
+        init="unbalanced",
+    )
+    with pytest.raises(ValueError, match=r"single factor\. Use a float momentum"):
+        est.fit(X, y)
+
+
+def test_ward_kolda_with_a_tiny_C_points_at_the_default(planted):
+    est = FactorizationNAG(
+        4, optimizer="altgd", init="ward_kolda", init_scale=(1e-160, 1)
+    )
+    with pytest.raises(
+        ValueError, match=r"closer to the start's default \(\(1.0, 0.01\)\)"
+    ):
+        est.fit(planted)
+
+
+@pytest.mark.parametrize(
+    "param, value",
+    [("momentum", False), ("init_scale", True), ("learning_rate", True), ("tol", True)],
+)
+def test_a_bool_for_a_float_parameter_is_refused(planted, param, value):
+    # within the range as a number (False == 0, True == 1), but surely a slip
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    est = FactorizationNAG(3, **{param: value})
+    with pytest.raises(InvalidParameterError, match=f"'{param}'.*not a bool"):
+        est.fit(planted)
+
+
+def test_frozen_loss_curve_refuses_bools():
+    from skfactor.theory import frozen_loss_curve
+
+    with pytest.raises(TypeError, match="n_iter must be a number"):
+        frozen_loss_curve(np.eye(3), np.eye(3), 0.5, True)
