@@ -305,6 +305,31 @@ def _linear_nets(claims, paper, quick, budget):
         f"GD {_count(gd)[0]}, NAG {_count(nag)[0]} iterations",
         bool(nag.n_iter_ < gd.n_iter_ / 3),
     )
+    # the same NAG (the paper's β, the automatic step) from the standard starts
+    others = []
+    for init in ("gaussian", "orthogonal"):
+        est = LinearNetRegressor(
+            (20,),
+            optimizer="nag",
+            momentum=nag.momentum_,
+            init=init,
+            fit_intercept=False,
+            max_iter=_cap(budget),
+            tol=1e-6,
+            random_state=0,
+        )
+        try:
+            others.append(_count(_quiet(lambda est=est: est.fit(X, Y))))
+        except DivergenceError:
+            others.append(("diverged", np.nan))
+    claims.add(
+        paper,
+        "the unbalanced start beats Gaussian and orthogonal layers",
+        setting + "; NAG with the same β from each start",
+        f"unbalanced {_count(nag)[0]}, Gaussian {others[0][0]}, "
+        f"orthogonal {others[1][0]} iterations",
+        bool(all(not n <= nag.n_iter_ for _, n in others)),
+    )
     exact = net("nag", d=5)
     claims.add(
         paper,
@@ -378,6 +403,14 @@ def precgd_paper(claims, quick):
     for kappa in (10, 100, 1000):
         est, _ = _sense_psd(_sensing(kappa, symmetric=True), 6, "precgd", 2000)
         counts.append(_count(est))
+    at_rank, _ = _sense_psd(_sensing(10, symmetric=True), 3, "precgd", 2000)
+    claims.add(
+        paper,
+        "PrecGD as fast over-parameterized as at the true rank",
+        f"{SYMMETRIC}; κ = 10; PrecGD at r = 3 vs r = 6; tol 1e-6",
+        f"r = 3: {_count(at_rank)[0]}, r = 6: {counts[0][0]} iterations",
+        bool(counts[0][1] <= 1.5 * at_rank.n_iter_),
+    )
     _add_flat(
         claims,
         paper,
@@ -555,7 +588,7 @@ def scaledgd_lambda_paper(claims, quick):
 def small_init_paper(claims, quick):
     paper = "small init (Stöger & Soltanolkotabi 2021)"
     budget = 2000 if quick else 20_000
-    errors, escapes = [], []
+    errors, escapes, ranks = [], [], []
     X, y, M = _sensing(3, symmetric=True)
     for alpha in (1e-3, 1e-6, 1e-9):
         recorder = Recorder(["relative_error"])
@@ -576,6 +609,7 @@ def small_init_paper(claims, quick):
         )
         rel = np.asarray(recorder.history_["relative_error"])
         escapes.append(int(np.argmax(rel < 0.5)))
+        ranks.append(est.effective_rank_)
     claims.add(
         paper,
         "GD from a small start generalizes though over-parameterized",
@@ -590,6 +624,14 @@ def small_init_paper(claims, quick):
         "same runs; iterations until the relative residual < 0.5",
         _join(map(str, escapes)) + " iterations",
         bool(np.all(steps > 0) and max(steps) <= 2 * min(steps)),
+    )
+    claims.add(
+        paper,
+        "the learned model has the true rank (implicit bias to low rank)",
+        "same runs; effective rank of the fit (search rank 12, true rank 3)",
+        "effective rank " + _join(map(str, ranks)),
+        # the claim is for a small enough α: partly when only the smaller hold
+        True if all(r == 3 for r in ranks) else ("partly" if ranks[-1] == 3 else False),
     )
     claims.add(
         paper,
