@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from skfactor import FactorizationNAG, LinearNetRegressor, MatrixSensingPrecGD
+from skfactor._initializers import starts_for
 from skfactor.datasets import make_low_rank_matrix, make_matrix_sensing
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -289,19 +290,7 @@ def test_paper_momentum_oscillation_is_not_a_slow_divergence():
     np.testing.assert_allclose(auto.loss_curve_, fixed.loss_curve_, rtol=1e-12)
 
 
-@pytest.mark.parametrize(
-    "init",
-    [
-        "spectral",
-        "nystrom",
-        "unbalanced",
-        "small_random",
-        "gaussian",
-        "orthogonal",
-        "balanced",
-        "ward_kolda",
-    ],
-)
+@pytest.mark.parametrize("init", sorted(starts_for("pair")))
 def test_apgd_automatic_step_converges_from_every_start(init):
     # over-parameterized, ill-conditioned sensing: η = 1 diverges from the
     # spectral start there; the automatic step must not
