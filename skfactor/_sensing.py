@@ -82,7 +82,8 @@ class MatrixSensingPrecGD(
               L^+ &= L - \eta \, \nabla_L f \, (R^\top R + \delta_k I)^{-1}, \\
               R^+ &= R - \eta \, \nabla_R f \, (L^\top L + \delta_k I)^{-1},
 
-          :math:`\delta_k = \sqrt{2f/\beta}` (the paper's
+          :math:`\delta_k = \sqrt{2f/\beta}` (:math:`\sqrt{4f/\beta}` for the
+          symmetric model; the paper's
           :math:`\lVert \mathcal{A}(L R^\top) - y \rVert` in its scaling, in
           the model's units) or ``damping``.
         - ``"scaledgd"``: the same with a fixed :math:`\lambda` = ``damping``.
@@ -117,7 +118,7 @@ class MatrixSensingPrecGD(
         included); otherwise :math:`1/\hat L` from the local curvature bound.
         Backtracks on divergence (see FactorizationNAG).
     damping : float >= 0 or "auto", default="auto"
-        PrecGD: a fixed :math:`\delta` instead of :math:`\sqrt{2f/\beta}`.
+        PrecGD: a fixed :math:`\delta` instead of :math:`\sqrt{2f/\beta}` (:math:`\sqrt{4f/\beta}` symmetric).
         ScaledGD: :math:`\lambda`, ``"auto"`` is :math:`10^{-5} \sigma_1(T)`.
         That is below the ScaledGD(λ) paper's window (a fraction of
         :math:`\sigma_{\min}` of the truth, which is unknown): in that window

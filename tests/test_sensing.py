@@ -82,8 +82,8 @@ def test_symmetric_precgd_matches_reference_loop():
     for _ in range(10):
         rho = np.einsum("ijk,jk->i", A, Z @ Z.T) - y
         E = np.einsum("i,ijk->jk", rho, A) / len(y)
-        # √(2f/β), f = ‖ρ‖²/(4N), β = ‖D‖²/(N·n²): the model's units
-        delta = np.sqrt(np.sum(rho**2) / (2 * len(y)) / (np.sum(A**2) / A.size))
+        # √(4f/β) = ‖ρ‖/√(Nβ), f = ‖ρ‖²/(4N), β = ‖D‖²/(N·n²): the model's units
+        delta = np.sqrt(np.sum(rho**2) / len(y) / (np.sum(A**2) / A.size))
         Z = Z - 0.3 * (0.5 * (E + E.T) @ Z) @ np.linalg.inv(Z.T @ Z + delta * eye)
     model = MatrixSensingPrecGD(
         3, symmetric=True, init=(X0,), learning_rate=0.3, max_iter=10, tol=0

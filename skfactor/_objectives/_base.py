@@ -73,7 +73,7 @@ class Objective:
         near low-rank models. The problem's normalisation: the target, the
         scale-free steps (``η ≈ 0.5/β``), PrecGD's damping and the saddle
         probe are in the model's units through it.
-    ``residual_norm(p) = √(2f/β)``
+    ``residual_norm(p) = √(f/(hβ))``
         The distance to the data in the model's units (PrecGD's δ).
     ``saddle_probe(p)``
         ``(strength, weakest, ridge, β)``: the strongest direction of the
@@ -178,10 +178,11 @@ class Objective:
             self._target_norm = float(value)
 
     def residual_norm(self, point):
+        """``√(f/(h·β))``: the residual in the model's units (``h`` the
+        model's normalisation, ½ or ¼)."""
         beta = self.design_curvature()
-        return math.sqrt(
-            2.0 * max(self.value(point), 0.0) / (beta if beta > 0 else 1.0)
-        )
+        half = self.model.half if self.model is not None else 0.5
+        return math.sqrt(max(self.value(point), 0.0) / (half * (beta if beta > 0 else 1.0)))
 
     def loss_rounding(self, value):
         """The rounding error of a computed loss ``value``.

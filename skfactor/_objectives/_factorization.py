@@ -2,6 +2,7 @@
 
 import numpy as np
 import scipy.sparse as sp
+import scipy.sparse.linalg
 
 from .._linalg import (
     divide_exactly,
@@ -27,18 +28,34 @@ def _product(A, F):
 
 
 class FactorizationObjective(Objective):
-    r"""``f(X, Y) = ½‖X Yᵀ − A‖²_F + ½λ(‖X‖² + ‖Y‖²)`` for a dense or sparse ``A``.
+    r"""``f = h‖M − A‖²_F + ½λΣ‖Fᵢ‖²`` for a dense or sparse ``A``, with the
+    model ``M = X Yᵀ`` (``h = ½``) or ``M = X Xᵀ`` (``h = ¼``, symmetric ``A``).
 
-    Gradients and loss come from the two products ``AY`` and ``AᵀX`` and the
-    d×d Gram matrices, never from the m×n residual:
+    Gradients and loss come from the products of ``A`` with the factors and
+    the d×d Gram matrices, never from the m×n residual. For the pair:
 
     .. math::
 
         ∇_X f = X (YᵀY) − AY + λX,\qquad ∇_Y f = Y (XᵀX) − AᵀX + λY,\qquad
-        f = ½\,(‖A‖² − 2⟨AY, X⟩ + ⟨XᵀX, YᵀY⟩) + ½λ(‖X‖² + ‖Y‖²).
+        f = ½\,(‖A‖² − 2⟨AY, X⟩ + ⟨XᵀX, YᵀY⟩) + ½λ(‖X‖² + ‖Y‖²);
+
+    for the symmetric model one product ``AX`` per point:
+
+    .. math::
+
+        ∇f = X (XᵀX) − AX + λX,\qquad
+        f = ¼\,(‖A‖² − 2⟨AX, X⟩ + ‖XᵀX‖²) + ½λ‖X‖².
+
+    Both are one rule: block ``i`` of the factors has the gradient
+    ``Fᵢ·Gram(F_p) − A⁽ⁱ⁾F_p`` with ``p`` its partner factor (the other one
+    for a pair, itself for ``X Xᵀ``) and ``A⁽⁰⁾ = A``, ``A⁽¹⁾ = Aᵀ``; the
+    loss is ``h(‖A‖² − 2⟨A⁽⁰⁾F_p, F₀⟩ + ⟨Gram(F₀), Gram(F_p)⟩)``. The model
+    (:mod:`._models`) supplies ``h``, the partner and the factors of ``M``;
+    nothing here branches on its kind. The symmetric model needs a symmetric
+    ``A`` (its callers check), so that ``AX`` is the whole gradient.
 
     The expansion of ``f`` cancels catastrophically once ``f`` is a tiny
-    fraction of ``½‖A‖²``; below ``exact_threshold·½‖A‖²`` the loss is
+    fraction of ``h‖A‖²``; below ``exact_threshold·h‖A‖²`` the loss is
     recomputed exactly from the residual, a block of rows at a time.
 
     Parameters
@@ -53,11 +70,15 @@ class FactorizationObjective(Objective):
         ``None`` means ``1e4·eps`` of ``A``'s dtype (about 2e-12 in float64,
         so the recorded loss stays accurate to a few digits down to relative
         errors of 1e-15).
+    model : PairModel or SymmetricModel, default=None
+        The factors → model map (None: the pair ``X Yᵀ``).
     """
 
     model = PairModel()
 
-    def __init__(self, A, alpha=0.0, exact_threshold=None):
+    def __init__(self, A, alpha=0.0, exact_threshold=None, model=None):
+        if model is not None:
+            self.model = model
         if sp.issparse(A):
             A = A.tocsr()
             total = sq_norm(A.data)
@@ -68,7 +89,8 @@ class FactorizationObjective(Objective):
         self.shape = A.shape
         if exact_threshold is None:
             exact_threshold = 1e4 * np.finfo(A.dtype).eps
-        self.reference_loss = self._energy = 0.5 * total  # ½‖A‖²
+        self._total = total  # ‖A‖²
+        self.reference_loss = self.model.half * total  # h‖A‖²
         self._exact_below = exact_threshold * self.reference_loss
         self.penalty = float(alpha) * self.target_norm() if alpha else 0.0
 
@@ -77,34 +99,35 @@ class FactorizationObjective(Objective):
         return self.A
 
     # -- cached data products (linear in the factors) -------------------------
-    def _AY(self, point):
-        AY = point.cache.get("AY")
-        if AY is None:
-            AY = _product(self.A, point.factors[1])
-            point.cache["AY"] = AY
-        return AY
-
-    def _AtX(self, point):
-        AtX = point.cache.get("AtX")
-        if AtX is None:
-            AtX = _product(self.A.T, point.factors[0])
-            point.cache["AtX"] = AtX
-        return AtX
+    def _product(self, point, i):
+        """``A⁽ⁱ⁾ F_p``, the data product of block ``i``'s gradient (``AY`` and
+        ``AᵀX`` for a pair, ``AX`` for ``X Xᵀ``), cached per point."""
+        key = ("product", i)
+        P = point.cache.get(key)
+        if P is None:
+            data = self.A if i == 0 else self.A.T
+            P = _product(data, point.factors[self.partner(i)])
+            point.cache[key] = P
+        return P
 
     # -- loss and gradients ---------------------------------------------------
     def _expansion(self, point):
-        """``½‖XYᵀ − A‖²`` from the products (no penalty)."""
-        X = point.factors[0]
-        cross = float(np.vdot(self._AY(point), X))
-        quad = float(np.vdot(point.gram(0), point.gram(1)))
-        return 0.5 * (2.0 * self._energy - 2.0 * cross + quad)
+        """``h‖M − A‖²`` from the products (no penalty)."""
+        cross = float(np.vdot(self._product(point, 0), point.factors[0]))
+        quad = float(np.vdot(point.gram(0), point.gram(self.partner(0))))
+        return self.model.half * (self._total - 2.0 * cross + quad)
+
+    def _exact(self, point):
+        """``h‖M − A‖²`` summed from the residual, a block at a time."""
+        L, R = self.model.split(point.factors)
+        return self.model.half * residual_sq_norm(self.A, L, R)
 
     def value(self, point):
         f = point.cache.get("value")
         if f is None:
             f = self._expansion(point)
             if f < self._exact_below:
-                f = 0.5 * residual_sq_norm(self.A, *point.factors)
+                f = self._exact(point)
             point.cache["value"] = f + self._penalty_value(point)
         return point.cache["value"]
 
@@ -113,66 +136,84 @@ class FactorizationObjective(Objective):
         residual's rounding once it is computed exactly."""
         if value < self._exact_below:
             return super().loss_rounding(value)
-        return float(np.finfo(self.dtype).eps) * (self._energy + value)
+        return float(np.finfo(self.dtype).eps) * (self.reference_loss + value)
 
     def _penalty_value(self, point):
         if not self.penalty:
             return 0.0
-        traces = np.trace(point.gram(0)) + np.trace(point.gram(1))
+        traces = sum(np.trace(point.gram(i)) for i in range(self.n_factors))
         return 0.5 * self.penalty * float(traces)
 
     def grad_block(self, point, i):
-        X, Y = point.factors
-        if i == 0:
-            grad = X @ point.gram(1)
-            grad -= self._AY(point)
-        else:
-            grad = Y @ point.gram(0)
-            grad -= self._AtX(point)
+        grad = point.factors[i] @ point.gram(self.partner(i))
+        grad -= self._product(point, i)
         if self.penalty:
             grad += np.asarray(self.penalty, dtype=grad.dtype) * point.factors[i]
         return grad
 
     def grad(self, point):
-        return [self.grad_block(point, 0), self.grad_block(point, 1)]
+        return [self.grad_block(point, i) for i in range(self.n_factors)]
 
     # -- combinations that reuse the products ---------------------------------
     def combine(self, terms):
         point = super().combine(terms)
-        point.cache["AY"] = linear_combination([(c, self._AY(p)) for c, p in terms])
-        point.cache["AtX"] = linear_combination([(c, self._AtX(p)) for c, p in terms])
+        for i in range(self.n_factors):
+            point.cache["product", i] = linear_combination(
+                [(c, self._product(p, i)) for c, p in terms]
+            )
         return point
 
     def replace_block(self, point, i, factor):
         factors = list(point.factors)
         factors[i] = factor
-        # AY depends on Y only, AᵀX on X only; the Gram of the kept block too.
-        kept = 1 - i
+        # block j's product reads its partner only; a Gram its own block
         cache = {}
-        product_key = "AY" if i == 0 else "AtX"
-        if product_key in point.cache:
-            cache[product_key] = point.cache[product_key]
-        if ("gram", kept) in point.cache:
-            cache["gram", kept] = point.cache["gram", kept]
+        for j in range(self.n_factors):
+            if self.partner(j) != i and ("product", j) in point.cache:
+                cache["product", j] = point.cache["product", j]
+            if j != i and ("gram", j) in point.cache:
+                cache["gram", j] = point.cache["gram", j]
         return Point(factors, cache)
 
     def smoothness(self, point):
-        """Bound on ``‖∇²f‖``: ``‖X‖₂² + ‖Y‖₂² + ‖XYᵀ − A‖_F + λ``."""
-        top = [top_eigenvalue(point.gram(i)) for i in (0, 1)]
-        residual = float(np.sqrt(2.0 * max(self.value(point), 0.0)))
-        return top[0] + top[1] + residual + self.penalty
+        """Bound on ``‖∇²f‖``: the factors' curvature (``‖X‖₂² + ‖Y‖₂²``, or
+        ``2‖X‖₂²`` for ``X Xᵀ``) plus ``‖M − A‖_F + λ``."""
+        tops = [top_eigenvalue(point.gram(i)) for i in range(self.n_factors)]
+        curvature = self.model.factor_curvature(tops)
+        residual = float(np.sqrt(max(self.value(point), 0.0) / self.model.half))
+        return curvature + residual + self.penalty
 
     # -- the saddle probe -------------------------------------------------------
     def _residual_products(self, point):
-        """``V ↦ (XYᵀ − A)V`` and ``U ↦ (XYᵀ − A)ᵀU``."""
-        X, Y = point.factors
+        """``V ↦ (LRᵀ − A)V`` and ``U ↦ (LRᵀ − A)ᵀU`` for the model ``L Rᵀ``."""
+        L, R = self.model.split(point.factors)
         A = self.A
-        return (lambda V: X @ (Y.T @ V) - A @ V), (lambda U: Y @ (X.T @ U) - A.T @ U)
+        return (lambda V: L @ (R.T @ V) - A @ V), (lambda U: R @ (L.T @ U) - A.T @ U)
+
+    def _residual_operator(self, point):
+        matmat, rmatmat = self._residual_products(point)
+        return scipy.sparse.linalg.LinearOperator(
+            self.shape,
+            matvec=lambda v: matmat(v.reshape(-1, 1)).ravel(),
+            rmatvec=lambda u: rmatmat(u.reshape(-1, 1)).ravel(),
+            matmat=matmat,
+            rmatmat=rmatmat,
+            dtype=self.dtype,
+        )
 
     def model_gradient_norm(self, point):
-        """``‖XYᵀ − A‖₂`` by block power iterations on products with the data."""
+        """``‖M − A‖₂`` by block power iterations on products with the data."""
         matmat, rmatmat = self._residual_products(point)
         return operator_norm(matmat, rmatmat, self.shape[1], self.dtype)
+
+    def escape_strength(self, point):
+        """The model's own rule (``‖M − A‖₂`` for a pair; for ``X Xᵀ`` the
+        largest positive eigenvalue of ``A − XXᵀ``) on the residual operator."""
+
+        def norm(E):
+            return operator_norm(E.matmat, E.rmatmat, self.shape[1], self.dtype)
+
+        return self.model.escape_strength(self._residual_operator(point), norm)
 
 
 class MaskedFactorizationObjective(FactorizationObjective):
@@ -224,11 +265,13 @@ class MaskedFactorizationObjective(FactorizationObjective):
     #: product, but without BLAS.
     BLOCKED_ABOVE = 0.05
 
-    def __init__(self, A, alpha=0.0, exact_threshold=None, offsets=False):
+    def __init__(self, A, alpha=0.0, exact_threshold=None, offsets=False, model=None):
         m, n = A.shape
         self._mask = None
         if offsets and sp.issparse(A):
             raise ValueError("Column offsets need dense data.")
+        if offsets and model is not None and model.n_factors != 2:
+            raise ValueError("Column offsets need the two-factor model X Yᵀ.")
         if sp.issparse(A):
             A = A.tocsr()
             filled = A.copy()
@@ -264,7 +307,7 @@ class MaskedFactorizationObjective(FactorizationObjective):
         self._design = float(
             max(row_fraction.max(initial=0.0), col_fraction.max(initial=0.0))
         )
-        super().__init__(filled, alpha=alpha, exact_threshold=exact_threshold)
+        super().__init__(filled, alpha=alpha, exact_threshold=exact_threshold, model=model)
         if self.offsets:
             self._counts = np.maximum(m - self.col_missing, 1).astype(np.float64)
             self._col_sums = np.asarray(filled.sum(axis=0), dtype=np.float64)
@@ -295,37 +338,42 @@ class MaskedFactorizationObjective(FactorizationObjective):
         return sp.csr_matrix((values, self._cols, self._indptr), shape=self.shape)
 
     def _missing_part(self, point, products):
-        """The model ``E = P_M(XYᵀ)`` on the missing set, cached per point:
-        ``‖E‖²``, its column sums and, with ``products``, ``(E Y, Eᵀ X)``."""
+        """The model ``E = P_M(L Rᵀ)`` on the missing set, cached per point:
+        ``‖E‖²``, its column sums and, with ``products``, each block's
+        product ``(E R, Eᵀ L)`` (``(E X,)`` for ``X Xᵀ``, whose symmetric
+        mask makes ``E`` symmetric)."""
         cache = point.cache
         if "missing_products" in cache or (not products and "missing_energy" in cache):
             return cache["missing_energy"], cache.get("missing_products")
-        X, Y = point.factors
+        L, R = self.model.split(point.factors)
+        both = self.n_factors == 2
         EY = EtX = None
         if self._mask is None:
-            values = entries(X, Y, self._rows, self._cols)
+            values = entries(L, R, self._rows, self._cols)
             energy = sq_norm(values)
             col_sums = np.bincount(self._cols, weights=values, minlength=self.shape[1])
             if products:
                 E = self._missing_matrix(values)
-                EY, EtX = np.asarray(E @ Y), np.asarray(E.T @ X)
+                EY = np.asarray(E @ R)
+                EtX = np.asarray(E.T @ L) if both else None
         else:
             m, n = self.shape
             rows = max(1, _MASK_BLOCK_ELEMENTS // max(n, 1))
             energy = 0.0
             col_sums = np.zeros(n)
             if products:
-                EY = np.empty_like(X)
-                EtX = np.zeros_like(Y)
+                EY = np.empty_like(L)
+                EtX = np.zeros_like(R) if both else None
             for start in range(0, m, rows):
                 stop = min(start + rows, m)
-                block = X[start:stop] @ Y.T
+                block = L[start:stop] @ R.T
                 block *= self._mask[start:stop]  # the model on missing entries
                 energy += sq_norm(block)
                 col_sums += block.sum(axis=0)
                 if products:
-                    EY[start:stop] = block @ Y
-                    EtX += block.T @ X[start:stop]
+                    EY[start:stop] = block @ R
+                    if both:
+                        EtX += block.T @ L[start:stop]
         cache["missing_energy"] = energy
         cache["missing_col_sums"] = col_sums
         if products:
@@ -340,7 +388,7 @@ class MaskedFactorizationObjective(FactorizationObjective):
             if factors is None:
                 values = np.ones(len(self._cols), dtype=self.dtype)
             else:
-                values = entries(*factors, self._rows, self._cols)
+                values = entries(*self.model.split(factors), self._rows, self._cols)
             E = self._missing_matrix(values)
             return np.asarray(E.T @ V if transpose else E @ V)
         m, n = self.shape
@@ -351,8 +399,8 @@ class MaskedFactorizationObjective(FactorizationObjective):
             if factors is None:
                 block = self._mask[start:stop].astype(self.dtype)
             else:
-                X, Y = factors
-                block = X[start:stop] @ Y.T
+                L, R = self.model.split(factors)
+                block = L[start:stop] @ R.T
                 block *= self._mask[start:stop]
             if transpose:
                 out += block.T @ V[start:stop]
@@ -380,9 +428,9 @@ class MaskedFactorizationObjective(FactorizationObjective):
     def value(self, point):
         f = point.cache.get("value")
         if f is None:
-            X, Y = point.factors
+            X, Y = self.model.split(point.factors)
             hidden, _ = self._missing_part(point, products=False)
-            f = self._expansion(point) - 0.5 * hidden
+            f = self._expansion(point) - self.model.half * hidden
             if self.offsets:
                 mu = self._offsets(point)
                 f -= 0.5 * float(np.dot(self._counts, mu * mu))
@@ -391,7 +439,9 @@ class MaskedFactorizationObjective(FactorizationObjective):
                     mu = self._offsets(point).astype(self.dtype)
                     X = np.hstack([X, np.ones((X.shape[0], 1), dtype=self.dtype)])
                     Y = np.hstack([Y, mu[:, None]])
-                f = 0.5 * residual_sq_norm(self.A_missing, X, Y, ignore_nan=True)
+                f = self.model.half * residual_sq_norm(
+                    self.A_missing, X, Y, ignore_nan=True
+                )
             point.cache["value"] = f + self._penalty_value(point)
         return point.cache["value"]
 

@@ -99,17 +99,26 @@ class SymmetricModel:
         return np.maximum(w, 0.0)
 
     def escape_strength(self, E, norm):
-        """``max(0, λ_max(−½(E + Eᵀ)))``: ``X Xᵀ`` grows only in positive
+        """``max(0, λ_max(−½(E + Eᵀ)))`` (``E`` a matrix or a
+        ``LinearOperator``): ``X Xᵀ`` grows only in positive
         semidefinite directions, so only a negative curvature of the loss along
         ``vvᵀ`` (a positive eigenvalue of ``−E``) is a direction to escape to."""
         S = -0.5 * (E + E.T)
-        S = S.toarray() if hasattr(S, "toarray") else np.asarray(S)
         n = S.shape[0]
         if n <= 500:
-            top = top_eigenvalue(S)
+            if isinstance(S, scipy.sparse.linalg.LinearOperator):
+                S = S @ np.eye(n, dtype=S.dtype)  # an operator: n products
+            S = S.toarray() if hasattr(S, "toarray") else np.asarray(S)
+            top = top_eigenvalue(0.5 * (S + S.T))
         else:
             v0 = np.ones(n, dtype=S.dtype)
-            top = scipy.sparse.linalg.eigsh(S, k=1, which="LA", v0=v0)[0][0]
+            try:
+                top = scipy.sparse.linalg.eigsh(
+                    S, k=1, which="LA", v0=v0, tol=1e-6, maxiter=50 * n
+                )[0][0]
+            except scipy.sparse.linalg.ArpackNoConvergence as error:
+                values = error.eigenvalues
+                top = values[0] if len(values) else norm(E)
         return max(float(top), 0.0)
 
 
