@@ -19,12 +19,14 @@ from ._base import FirstOrderEstimatorMixin, restores_on_failure
 from ._initializers import starts_for
 from ._linalg import (
     column_variance_sum,
+    factor_eigh,
     product_svd,
     residual_sq_norm,
     scale_exponent,
     thin_qr,
 )
 from ._objectives import FactorizationObjective, MaskedFactorizationObjective
+from ._objectives._models import model_for
 from ._threads import single_threaded
 from ._units import DataUnit
 
@@ -36,6 +38,87 @@ def _has_nan(A):
     """Whether a dense or sparse array holds a NaN (one reduction, no copy)."""
     data = A.data if sp.issparse(A) else A
     return bool(data.size) and bool(np.isnan(np.add.reduce(data, axis=None)))
+
+
+#: Relative asymmetry ``max|A − Aᵀ| / max|A|`` that ``symmetric=True``
+#: accepts as rounding (and removes, fitting ``(A + Aᵀ)/2``): float64 1e-10,
+#: float32 1.2e-4 (1000·eps).
+def symmetry_tolerance(dtype):
+    return max(1e-10, 1e3 * float(np.finfo(dtype).eps))
+
+
+def _asymmetry(A):
+    """``(max|A − Aᵀ|, max|A|, NaN pattern symmetric)`` over the entries
+    observed on both sides, a block of rows at a time for dense ``A``."""
+    if sp.issparse(A):
+        A = A.tocsr()
+        nan = A.copy()
+        nan.data = np.isnan(A.data).astype(np.int8)
+        nan.eliminate_zeros()
+        pattern = (nan != nan.T).nnz == 0
+        filled = A.copy()
+        filled.data = np.where(np.isnan(A.data), 0, A.data)
+        # with a symmetric NaN pattern, zero-filled entries cancel in pairs
+        D = filled - filled.T
+        top = float(np.abs(filled.data).max(initial=0.0))
+        defect = float(abs(D).max()) if D.nnz else 0.0
+        return defect, top, pattern
+    n = A.shape[0]
+    rows = max(1, (1 << 20) // max(n, 1))
+    defect = top = 0.0
+    pattern = True
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        a, b = A[start:stop], A[:, start:stop].T
+        missing_a, missing_b = np.isnan(a), np.isnan(b)
+        if not np.array_equal(missing_a, missing_b):
+            pattern = False
+        both = ~(missing_a | missing_b)
+        diff = np.abs(np.where(both, a - b, 0))
+        defect = max(defect, float(diff.max(initial=0.0)))
+        top = max(top, float(np.abs(np.where(missing_a, 0, a)).max(initial=0.0)))
+    return defect, top, pattern
+
+
+def _diagonal_missing(A):
+    """Whether each diagonal entry of a square ``A`` is NaN."""
+    diagonal = A.diagonal()
+    return np.isnan(np.asarray(diagonal))
+
+
+def symmetric_data(A, name="FactorizationNAG"):
+    """``A`` checked for ``symmetric=True``: square, symmetric up to
+    :func:`symmetry_tolerance` (relative to ``max|A|``), with a symmetric
+    set of missing (NaN) entries. Returns ``A`` itself when it is exactly
+    symmetric, else a new ``(A + Aᵀ)/2``; raises a ``ValueError`` otherwise."""
+    if A.shape[0] != A.shape[1]:
+        raise ValueError(
+            f"{name}: symmetric=True fits X ≈ Z Zᵀ and needs a square matrix "
+            f"(a kernel, a covariance, the adjacency of an undirected graph); got "
+            f"shape {A.shape}. Use symmetric=False for a rectangular matrix."
+        )
+    defect, top, pattern = _asymmetry(A)
+    if not pattern:
+        raise ValueError(
+            f"{name}: symmetric=True needs a symmetric set of missing entries "
+            "(X[i, j] is NaN exactly where X[j, i] is), and this X's is not. Mark "
+            "both entries of each missing pair as NaN, or use symmetric=False."
+        )
+    tol = symmetry_tolerance(A.dtype)
+    if defect > tol * top:
+        raise ValueError(
+            f"{name}: symmetric=True needs a symmetric matrix, but max|X − Xᵀ| = "
+            f"{defect:.3g} is {defect / top:.3g} times max|X| = {top:.3g}, above "
+            f"the tolerance {tol:.3g} (relative; "
+            f"{np.dtype(A.dtype).name}). Symmetrize it first, e.g. (X + X.T) / 2 "
+            "(a k-nearest-neighbour graph is not symmetric), or use "
+            "symmetric=False."
+        )
+    if defect == 0:
+        return A
+    if sp.issparse(A):
+        return ((A + A.T) * np.asarray(0.5, dtype=A.dtype)).tocsr()
+    return (A + A.T) * np.asarray(0.5, dtype=A.dtype)
 
 
 def _masked_coefficients(A, Y, full_map, ridge=0.0):
@@ -494,7 +577,8 @@ class FactorizationNAG(
     _parameter_constraints: dict = {
         **FirstOrderEstimatorMixin._shared_parameter_constraints,
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "init": [StrOptions(starts_for("pair")), tuple, list],
+        "symmetric": ["boolean"],
+        "init": [StrOptions(starts_for("pair", "symmetric")), tuple, list],
         "alpha": [Interval(Real, 0, None, closed="left")],
     }
 
@@ -502,6 +586,7 @@ class FactorizationNAG(
         self,
         n_components=2,
         *,
+        symmetric=False,
         optimizer="nag",
         init="unbalanced",
         learning_rate="auto",
@@ -517,6 +602,7 @@ class FactorizationNAG(
         warm_start=False,
     ):
         self.n_components = n_components
+        self.symmetric = symmetric
         self.optimizer = optimizer
         self.init = init
         self.learning_rate = learning_rate
@@ -542,9 +628,11 @@ class FactorizationNAG(
             reset=reset,
         )
 
-    def _masked_objective(self, A, offsets=False):
+    def _masked_objective(self, A, offsets=False, model=None):
         """The masked objective, after checking the mask can carry the model."""
-        objective = MaskedFactorizationObjective(A, alpha=self.alpha, offsets=offsets)
+        objective = MaskedFactorizationObjective(
+            A, alpha=self.alpha, offsets=offsets, model=model
+        )
         m, n = A.shape
         d = self.n_components
         empty_rows = np.flatnonzero(objective.row_missing == n)
@@ -559,13 +647,23 @@ class FactorizationNAG(
                     f"{listed}): nothing can be learned about them. Drop them, or "
                     "use LowRankImputer, which handles empty rows and columns."
                 )
-        needed = d * (m + n - d) if d < min(m, n) else m * n
+        observed = objective.n_observed
+        if objective.n_factors == 1:
+            # a symmetric model: the upper triangle (diagonal included) counts
+            diagonal = n - int(np.count_nonzero(_diagonal_missing(A)))
+            observed = (observed + diagonal) // 2
+            needed = d * n - d * (d - 1) // 2 if d < n else n * (n + 1) // 2
+            what = f"symmetric rank-{d} model of a {n}x{n} matrix"
+        else:
+            needed = d * (m + n - d) if d < min(m, n) else m * n
+            what = f"rank-{d} model of a {m}x{n} matrix"
         # with a penalty the minimizer is determined whatever the width
-        if not self.alpha and objective.n_observed < needed:
+        if not self.alpha and observed < needed:
             raise ValueError(
-                f"X has {objective.n_observed} observed entries, fewer than the "
-                f"{needed} degrees of freedom of a rank-{d} model of a {m}x{n} "
-                "matrix, so the missing entries are not determined. Lower "
+                f"X has {observed} observed entries"
+                + (" (upper triangle)" if objective.n_factors == 1 else "")
+                + f", fewer than the {needed} degrees of freedom of a {what}, "
+                "so the missing entries are not determined. Lower "
                 "n_components, set alpha > 0 (a ridge penalty), or observe more "
                 "entries."
             )
@@ -575,10 +673,14 @@ class FactorizationNAG(
         """The factors a warm refit continues from: the fitted ones when
         ``n_components`` and the features are unchanged (X restarts at the
         least-squares fit of new samples); None (a fresh start) otherwise."""
-        if not (self.warm_start and hasattr(self, "right_factor_")):
+        if not (self.warm_start and hasattr(self, "_factors")):
             return None
-        if self.right_factor_.shape != (A.shape[1], self.n_components):
+        if len(self._factors) != (1 if self.symmetric else 2):
+            return None  # the other model: start afresh
+        if self._factors[-1].shape != (A.shape[1], self.n_components):
             return None
+        if self.symmetric:
+            return [self.factor_.astype(A.dtype, copy=True)]
         Y = self.right_factor_.astype(A.dtype, copy=True)
         if self.left_factor_.shape[0] == A.shape[0]:
             X = self.left_factor_.astype(A.dtype, copy=True)
@@ -606,28 +708,50 @@ class FactorizationNAG(
             The fitted estimator.
         """
         A = self._validate(X, reset=True)
+        if self.symmetric:
+            A = symmetric_data(A, type(self).__name__)
         # data too large or too small for its dtype is fitted as A / 4**k
         # (exact); the unit converts everything back
         unit, A_fit, _ = DataUnit.from_data(A)
         missing = _has_nan(A)
+        model = model_for(2, symmetric=self.symmetric)
         if missing:
-            objective = self._masked_objective(A_fit)
+            objective = self._masked_objective(A_fit, model=model)
         else:
-            objective = FactorizationObjective(A_fit, alpha=self.alpha)
+            objective = FactorizationObjective(A_fit, alpha=self.alpha, model=model)
         d = self.n_components
         m, n = A.shape
         warm = self._warm_factors(A)
         ridge = unit.damping_to_user(objective.penalty)
-        total = column_variance_sum(A)
+        if self.symmetric:
+            shapes = [(n, d)]
 
-        def attributes(factors, fitted):
-            error = _solver_error(objective, fitted, unit)
-            return self._set_fitted(
-                factors, fitted, A, ridge, unit.response, missing, error, False, total
-            )
+            def attributes(factors, fitted):
+                error = _solver_error(objective, fitted, unit)
+                return self._set_fitted_symmetric(
+                    factors, fitted, A, ridge, unit.response, missing, error, False
+                )
+
+        else:
+            shapes = [(m, d), (n, d)]
+            total = column_variance_sum(A)
+
+            def attributes(factors, fitted):
+                error = _solver_error(objective, fitted, unit)
+                return self._set_fitted(
+                    factors,
+                    fitted,
+                    A,
+                    ridge,
+                    unit.response,
+                    missing,
+                    error,
+                    False,
+                    total,
+                )
 
         return self._fit_factors(
-            objective, [(m, d), (n, d)], unit, attributes, {"X": A}, warm=warm
+            objective, shapes, unit, attributes, {"X": A}, warm=warm
         )
 
     def _set_fitted(
@@ -680,6 +804,62 @@ class FactorizationNAG(
                 "_raw_map": raw_map,
                 "_to_canonical": K,
                 "_transform_map": raw_map @ K,
+                "_inverse_map": np.ascontiguousarray(Vt),
+            },
+            publish=publish,
+        )
+
+    def _set_fitted_symmetric(
+        self,
+        factors,
+        fitted,
+        A,
+        ridge,
+        scale=1.0,
+        missing=False,
+        error=None,
+        publish=True,
+    ):
+        """Publish the symmetric model ``X Xᵀ`` (user units) fitted to ``A``
+        in its eigen form ``V diag(w) Vᵀ`` (see ``factor_eigh``) and as the
+        raw factor (or, with ``publish=False``, return those attributes).
+
+        ``transform`` is the Nyström extension ``B X (XᵀX)^†`` in the
+        eigenbasis: with ``X = F O`` for ``F = V diag(√w)`` and ``O``
+        orthogonal, ``K = Xᵀ V diag(w)^{-½}`` maps the raw coefficients to the
+        canonical ones, so that ``transform(B) = B V diag(w)^{-½}``."""
+        (X_fit,) = factors
+        if error is None:
+            sq = residual_sq_norm(A, X_fit, X_fit, scale=scale, ignore_nan=missing)
+            error = float(np.sqrt(sq))
+        V, w = factor_eigh(X_fit)
+        n = X_fit.shape[0]
+        # eigenvalues beyond the numerical rank have no direction to extend
+        cutoff = (
+            max(n, len(w)) * float(np.finfo(X_fit.dtype).eps) * w[:1].max(initial=0.0)
+        )
+        root = np.sqrt(w)
+        inverse_root = np.where(w > cutoff, 1.0 / np.where(w > cutoff, root, 1.0), 0)
+        K = (X_fit.T @ V) * inverse_root.astype(X_fit.dtype)
+        raw_map = _least_squares_map(X_fit, ridge)
+        return self._publish(
+            {
+                **fitted,
+                "components_": np.ascontiguousarray(V.T),
+                "eigenvalues_": w,
+                "singular_values_": w.copy(),
+                "embedding_": V * root.astype(V.dtype),
+                "factor_": X_fit,
+                "_factors": [X_fit],
+                "n_components_": X_fit.shape[1],
+                "reconstruction_err_": scale * error,
+                "_ridge": float(ridge),
+                "_raw_map": raw_map,
+                "_to_canonical": K,
+                "_transform_map": raw_map @ K,
+                "_inverse_map": np.ascontiguousarray(
+                    root.astype(V.dtype)[:, None] * V.T
+                ),
             },
             publish=publish,
         )
@@ -731,7 +911,7 @@ class FactorizationNAG(
             # the units a fit of A would use, so that float32 data far from 1
             # neither overflows nor underflows
             unit, A_fit, _ = DataUnit.from_data(A, squared=False)
-            Y = self.right_factor_.astype(A.dtype, copy=False)
+            Y = self._factors[-1].astype(A.dtype, copy=False)
             (Y_fit,) = unit.factors_to_internal([Y])
             raw_map = self._raw_map.astype(A.dtype, copy=False)
             full_fit = raw_map * np.asarray(unit.factor, dtype=A.dtype)
@@ -759,7 +939,7 @@ class FactorizationNAG(
                 f"X has {Z.shape[1]} columns but inverse_transform expects "
                 f"n_components_={self.n_components_} (the output of transform)."
             )
-        return Z @ self.components_.astype(Z.dtype, copy=False)
+        return Z @ self._inverse_map.astype(Z.dtype, copy=False)
 
     def score(self, X, y=None):
         r"""Negative mean squared reconstruction error (higher is better).
@@ -782,7 +962,7 @@ class FactorizationNAG(
         check_is_fitted(self)
         A = self._validate(X, reset=False)
         Z = self._coefficients(A)
-        Y = self.components_.T.astype(A.dtype, copy=False)
+        Y = self._inverse_map.T.astype(A.dtype, copy=False)
         scale = 4.0 ** scale_exponent(A)
         missing = _has_nan(A)
         observed = A.shape[0] * A.shape[1]
@@ -801,6 +981,8 @@ class FactorizationNAG(
         """The fitted model as factors ``(L, R)``, ``M = L Rᵀ`` in the user's
         units (``A ≈ L Rᵀ``); what :mod:`skfactor.callbacks` measures."""
         check_is_fitted(self)
+        if len(self._factors) == 1:
+            return self.factor_, self.factor_
         return self.left_factor_, self.right_factor_
 
     def _entries(self, rows, cols, X=None):
@@ -816,5 +998,8 @@ class FactorizationNAG(
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         tags.input_tags.allow_nan = True
+        # a symmetric fit takes a kernel: cross-validation splits its rows and
+        # columns alike (fit on K[train][:, train], transform K[test][:, train])
+        tags.input_tags.pairwise = bool(self.symmetric)
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags

@@ -438,6 +438,35 @@ def product_svd(X, Y):
     return U, s, Vt, K
 
 
+def factor_eigh(X):
+    """The eigendecomposition ``X Xᵀ = V diag(w) Vᵀ`` of a factored symmetric
+    matrix, at O(n d²).
+
+    QR of the factor (``X = Q R``, :func:`thin_qr`) and the SVD of the small
+    ``R = U_c S W_cᵀ``: ``V = Q U_c``, ``w = S²`` (squares of singular
+    values, so small eigenvalues keep their relative accuracy). The
+    eigenvalues decrease; each eigenvector's largest entry is positive (the
+    sign rule of ``svd_flip(u_based_decision=False)``). With ``d > n`` the
+    last ``d − n`` eigenvalues are 0 and their eigenvectors zero.
+
+    Returns ``V`` (n, d), in ``X``'s dtype, and ``w`` (d,), float64.
+    """
+    from sklearn.utils.extmath import svd_flip
+
+    n, d = X.shape
+    Q, R = thin_qr(X)
+    with single_threaded():
+        Uc, s, _ = np.linalg.svd(R.astype(np.float64), full_matrices=False)
+    V = Q @ Uc.astype(Q.dtype, copy=False)
+    V, _ = svd_flip(V, V.T.copy(), u_based_decision=False)
+    w = s.astype(np.float64) ** 2
+    k = len(w)
+    if k < d:
+        V = np.hstack([V, np.zeros((n, d - k), dtype=V.dtype)])
+        w = np.concatenate([w, np.zeros(d - k)])
+    return np.ascontiguousarray(V), w
+
+
 def column_variance_sum(A):
     """``Σ_j var(A[:, j])`` over the observed (non-NaN) entries of each column,
     as ``np.var`` (``ddof=0``) and scikit-learn's ``mean_variance_axis`` give

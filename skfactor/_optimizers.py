@@ -108,6 +108,11 @@ _REQUIREMENTS = {
             objective.partner(i) is not None for i in range(objective.n_factors)
         ),
     ),
+    "blocks": (
+        "updates the factors one after another and needs a model with at least "
+        "two (with the single factor of X Xᵀ it would be plain gradient descent)",
+        lambda objective: objective.n_factors >= 2,
+    ),
     "two_factors": (
         "alternates between two distinct factors L and R",
         lambda objective: (
@@ -250,6 +255,7 @@ class AltGD(Optimizer):
     """
 
     name = "altgd"
+    requires = frozenset({"blocks"})
     alternating = True
 
     def _direction(self, objective, point, i, grad):

@@ -118,7 +118,8 @@ class MatrixSensingPrecGD(
         included); otherwise :math:`1/\hat L` from the local curvature bound.
         Backtracks on divergence (see FactorizationNAG).
     damping : float >= 0 or "auto", default="auto"
-        PrecGD: a fixed :math:`\delta` instead of :math:`\sqrt{2f/\beta}` (:math:`\sqrt{4f/\beta}` symmetric).
+        PrecGD: a fixed :math:`\delta` instead of :math:`\sqrt{2f/\beta}`
+        (:math:`\sqrt{4f/\beta}` symmetric).
         ScaledGD: :math:`\lambda`, ``"auto"`` is :math:`10^{-5} \sigma_1(T)`.
         That is below the ScaledGD(λ) paper's window (a fraction of
         :math:`\sigma_{\min}` of the truth, which is unknown): in that window

@@ -182,7 +182,9 @@ class Objective:
         model's normalisation, ½ or ¼)."""
         beta = self.design_curvature()
         half = self.model.half if self.model is not None else 0.5
-        return math.sqrt(max(self.value(point), 0.0) / (half * (beta if beta > 0 else 1.0)))
+        return math.sqrt(
+            max(self.value(point), 0.0) / (half * (beta if beta > 0 else 1.0))
+        )
 
     def loss_rounding(self, value):
         """The rounding error of a computed loss ``value``.

@@ -307,7 +307,9 @@ class MaskedFactorizationObjective(FactorizationObjective):
         self._design = float(
             max(row_fraction.max(initial=0.0), col_fraction.max(initial=0.0))
         )
-        super().__init__(filled, alpha=alpha, exact_threshold=exact_threshold, model=model)
+        super().__init__(
+            filled, alpha=alpha, exact_threshold=exact_threshold, model=model
+        )
         if self.offsets:
             self._counts = np.maximum(m - self.col_missing, 1).astype(np.float64)
             self._col_sums = np.asarray(filled.sum(axis=0), dtype=np.float64)
