@@ -14,10 +14,15 @@ LowRankImputer
     Missing-value imputation from a low-rank model fitted to the observed
     entries.
 
+eigsh
+    Top eigenpairs of a symmetric matrix by factored gradient descent
+    (retraction-free).
+
 See ``skfactor.datasets`` for planted low-rank problems with an exact
 condition number.
 """
 
+from ._eigen import eigsh
 from ._factorization import FactorizationNAG
 from ._imputer import LowRankImputer
 from ._linear_net import LinearNetRegressor
@@ -31,4 +36,5 @@ __all__ = [
     "LowRankImputer",
     "MatrixSensingPrecGD",
     "__version__",
+    "eigsh",
 ]

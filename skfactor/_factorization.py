@@ -65,6 +65,12 @@ def _asymmetry(A):
         return defect, top, pattern
     n = A.shape[0]
     rows = max(1, (1 << 20) // max(n, 1))
+    exact = all(  # the common case, one comparison pass
+        np.array_equal(A[start : start + rows], A[:, start : start + rows].T, True)
+        for start in range(0, n, rows)
+    )
+    if exact:
+        return 0.0, 0.0, True
     defect = top = 0.0
     pattern = True
     for start in range(0, n, rows):
