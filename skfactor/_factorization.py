@@ -92,11 +92,31 @@ def _diagonal_missing(A):
     return np.isnan(np.asarray(diagonal))
 
 
+def _mirror_missing(A):
+    """A copy of square ``A`` whose NaN entries with an observed mirror take
+    the mirror's value (an implicit zero of a sparse matrix is observed)."""
+    if sp.issparse(A):
+        A = A.tocoo()
+        nan = np.isnan(A.data)
+        rows, cols = A.row[nan], A.col[nan]
+        mirror = np.asarray(A.tocsr()[cols, rows]).ravel()
+        data = A.data.copy()
+        data[np.flatnonzero(nan)] = mirror  # NaN where the mirror is NaN too
+        return sp.csr_matrix((data, (A.row, A.col)), shape=A.shape)
+    A = A.copy()
+    rows, cols = np.nonzero(np.isnan(A))
+    A[rows, cols] = A[cols, rows]
+    return A
+
+
 def symmetric_data(A, name="FactorizationNAG"):
-    """``A`` checked for ``symmetric=True``: square, symmetric up to
-    :func:`symmetry_tolerance` (relative to ``max|A|``), with a symmetric
-    set of missing (NaN) entries. Returns ``A`` itself when it is exactly
-    symmetric, else a new ``(A + Aᵀ)/2``; raises a ``ValueError`` otherwise."""
+    """``A`` checked for ``symmetric=True``: square and symmetric up to
+    :func:`symmetry_tolerance` (relative to ``max|A|``) on the entries
+    observed on both sides. A missing (NaN) entry whose mirror is observed
+    takes the mirror's value: for a symmetric matrix that entry is known, so
+    only pairs missing on both sides stay missing. Returns ``A`` itself when
+    it is exactly symmetric with a symmetric NaN pattern, else a new array
+    (mirrored, then ``(A + Aᵀ)/2``); raises a ``ValueError`` otherwise."""
     if A.shape[0] != A.shape[1]:
         raise ValueError(
             f"{name}: symmetric=True fits X ≈ Z Zᵀ and needs a square matrix "
@@ -105,11 +125,8 @@ def symmetric_data(A, name="FactorizationNAG"):
         )
     defect, top, pattern = _asymmetry(A)
     if not pattern:
-        raise ValueError(
-            f"{name}: symmetric=True needs a symmetric set of missing entries "
-            "(X[i, j] is NaN exactly where X[j, i] is), and this X's is not. Mark "
-            "both entries of each missing pair as NaN, or use symmetric=False."
-        )
+        A = _mirror_missing(A)
+        defect, top, pattern = _asymmetry(A)
     tol = symmetry_tolerance(A.dtype)
     if defect > tol * top:
         raise ValueError(
@@ -247,6 +264,24 @@ class FactorizationNAG(
         including ``n_components > min(n_samples, n_features)``, where the model
         can reproduce :math:`A` exactly (the extra columns are redundant, which
         is harmless here).
+
+    symmetric : bool, default=False
+        Fit the symmetric model :math:`A \approx X X^\top` with a single
+        factor :math:`X` (n_samples, :math:`d`) to a symmetric :math:`A` (a
+        kernel, a covariance, the adjacency of an undirected graph),
+        minimizing :math:`\tfrac14 \lVert X X^\top - A \rVert_F^2` with one
+        product ``A @ X`` per iteration (see *Symmetric model* in the Notes).
+        :math:`A` must be square and symmetric up to
+        :math:`\max|A - A^\top| \le \tau \max|A|`, with
+        :math:`\tau = 10^{-10}` in float64 and :math:`1000\,\epsilon` in
+        float32 (within it, :math:`(A + A^\top)/2` is fitted), compared where
+        both mirror entries are observed; a NaN whose mirror is observed takes
+        the mirror's value, so only pairs missing on both sides are missing.
+        The optimizers are ``"gd"``, ``"nag"``,
+        ``"heavy_ball"``, ``"precgd"`` and ``"scaledgd"`` (with one factor
+        ``"altgd"`` would be ``"gd"`` and ``"apgd"`` has no partner factor:
+        both raise); the starts all but ``"ward_kolda"`` and ``"balanced"``,
+        or ``init=(X0,)``.
 
     optimizer : str, default="nag"
         The update rule, one of the seven below; each class in
@@ -467,6 +502,15 @@ class FactorizationNAG(
         the training rows, so that ``embedding_ @ components_`` is the model.
         ``transform`` of the training data is the least-squares :math:`Z`
         instead, which coincides at a stationary point.
+    eigenvalues_ : ndarray of shape (n_components,)
+        ``symmetric=True`` only: the eigenvalues :math:`w` of the fitted
+        model :math:`X X^\top = V \operatorname{diag}(w) V^\top`,
+        decreasing (float64, :math:`\ge 0`); ``components_`` holds
+        :math:`V^\top`, ``singular_values_`` equals ``eigenvalues_`` and
+        ``embedding_`` is :math:`V \operatorname{diag}(\sqrt{w})`.
+    factor_ : ndarray of shape (n_samples, n_components)
+        ``symmetric=True`` only: the optimizer's own :math:`X` (in place of
+        ``left_factor_`` and ``right_factor_``).
     left_factor_ : ndarray of shape (n_samples, n_components)
         The optimizer's own :math:`X`.
     right_factor_ : ndarray of shape (n_features, n_components)
@@ -554,6 +598,36 @@ class FactorizationNAG(
     of freedom (unless ``alpha > 0``). For imputation, see
     :class:`LowRankImputer`.
 
+    **Symmetric model** (``symmetric=True``). The loss and its gradient are
+
+    .. math::
+
+        f(X) = \tfrac14 \bigl(\lVert A \rVert_F^2
+               - 2 \langle A X, X \rangle + \lVert X^\top X \rVert_F^2\bigr),
+        \qquad \nabla f(X) = X (X^\top X) - A X,
+
+    one product with :math:`A` per iteration, half the asymmetric cost. The
+    model :math:`X X^\top` is positive semidefinite: for an indefinite
+    :math:`A` the minimizer is the best rank-:math:`d` approximation of
+    :math:`A`'s positive part (its top positive eigenpairs), and a negative
+    semidefinite :math:`A` gives the zero model (``stop_reason_ =
+    "optimal"``). ``components_`` are then orthonormal eigenvectors, by
+    decreasing eigenvalue (``eigenvalues_``); with the small or moderate
+    random start and ``optimizer="gd"`` this is the retraction-free
+    eigenspace method of Chen, Chen, Elmasri & Sun: no orthonormalization
+    while it runs, one at the end (see :func:`skfactor.eigsh`).
+    ``transform(B)``, for ``B`` of shape (n_new, n_samples) holding a kernel's
+    rows for new points against the training points, is the Nyström
+    out-of-sample extension :math:`B X (X^\top X)^\dagger` expressed in the
+    eigenbasis, :math:`B V \operatorname{diag}(w)^{-1/2}` (directions of zero
+    eigenvalue get 0): the training rows map to ``embedding_`` at a
+    stationary point, as in :class:`~sklearn.decomposition.KernelPCA` with a
+    precomputed kernel (without its centring). ``inverse_transform(Z)`` is
+    :math:`Z \operatorname{diag}(\sqrt{w}) V^\top`. The estimator is tagged
+    ``pairwise``: cross-validation fits on ``K[train][:, train]`` and scores
+    on ``K[test][:, train]``. Missing entries (pairs NaN on both sides) are
+    handled as in the rectangular model.
+
     References
     ----------
     Z. Xu, Y. Wang, T. Zhao, R. Ward, M. Tao. Provable acceleration of
@@ -562,6 +636,9 @@ class FactorizationNAG(
 
     R. Ward, T. G. Kolda. Convergence of alternating gradient descent for
     matrix factorization. NeurIPS 2023.
+
+    H. Chen, X. Chen, M. Elmasri, Q. Sun. Fast global convergence of
+    gradient descent for low-rank matrix approximation. 2023.
 
     Examples
     --------
@@ -578,6 +655,18 @@ class FactorizationNAG(
     True
     >>> model.transform(A[:2]).shape
     (2, 5)
+
+    The symmetric model of a kernel matrix, and its eigenvalues:
+
+    >>> from sklearn.metrics.pairwise import rbf_kernel
+    >>> K = rbf_kernel(np.random.RandomState(0).randn(100, 3))
+    >>> sym = FactorizationNAG(4, symmetric=True, optimizer="precgd", tol=1e-12,
+    ...                        random_state=0).fit(K)
+    >>> bool(np.allclose(sym.eigenvalues_, np.linalg.eigvalsh(K)[::-1][:4],
+    ...                  rtol=1e-6))
+    True
+    >>> sym.transform(K[:2]).shape
+    (2, 4)
     """
 
     _parameter_constraints: dict = {

@@ -14,6 +14,11 @@ from skfactor._optimizers import OPTIMIZERS
 ESTIMATORS = [FactorizationNAG(optimizer=name) for name in sorted(OPTIMIZERS)] + [
     FactorizationNAG(init=name) for name in sorted(INITIALIZERS) if name != "unbalanced"
 ]
+# the symmetric model takes kernels (tagged pairwise: the checks pass X Xᵀ)
+ESTIMATORS += [
+    FactorizationNAG(symmetric=True, optimizer=name)
+    for name in ("nag", "gd", "precgd", "scaledgd", "heavy_ball")
+] + [FactorizationNAG(symmetric=True, init=name) for name in ("spectral", "nystrom")]
 # shape="column" makes any number of features a valid (n_features, 1) sample
 ESTIMATORS += [
     MatrixSensingPrecGD(shape="column", optimizer=name)

@@ -30,6 +30,8 @@ network (``len(hidden_layer_sizes) + 1``)::
     ---------------  -----------------------------  --  -------------  --------------
     FactorizationNAG
       A → c·A        embedding_ @ components_: 1    2   -1             0
+    FactorizationNAG(symmetric=True)
+      A → c·A        embedding_ @ embedding_ᵀ: 1    2   -1             0
     LowRankImputer
       A → c·A        transform(A) (filled): 1       2   -1             0
                      statistics_: 1
@@ -89,7 +91,7 @@ CURVATURE = tuple(n for n, c in REGISTRY.items() if c.step_unit == "curvature")
 SCALE_FREE = tuple(n for n, c in REGISTRY.items() if c.step_unit == "scale_free")
 OPTIMIZERS = CURVATURE + SCALE_FREE
 ONE_FACTOR_OPTIMIZERS = tuple(
-    n for n in OPTIMIZERS if "two_factors" not in REGISTRY[n].requires
+    n for n in OPTIMIZERS if not {"two_factors", "blocks"} & REGISTRY[n].requires
 )
 FACTORIZATION_INITS = tuple(sorted(starts_for("pair")))
 SENSING_INITS = FACTORIZATION_INITS
@@ -173,6 +175,17 @@ def _factorization_data():
         40, 30, rank=3, condition_number=10, noise=0.01, random_state=0
     )
     return A, None
+
+
+def _symmetric_factorization_data():
+    A, *_ = make_low_rank_matrix(
+        30, 30, rank=3, condition_number=10, noise=0.01, random_state=0
+    )
+    return A @ A.T, None  # PSD of rank 3 plus a small full-rank part
+
+
+def _symmetric_model(est, X, y):
+    return {"embedding_ @ embedding_.T": est.embedding_ @ est.embedding_.T}
 
 
 def _imputer_data():
@@ -278,6 +291,19 @@ PROBLEMS = {
             scalings=(Scaling("A", {"embedding_ @ components_": 1}, 2, -1, 0),),
             optimizers=OPTIMIZERS,
             inits=FACTORIZATION_INITS,
+            default_optimizer="nag",
+            default_init="unbalanced",
+        ),
+        Problem(
+            name="factorization_symmetric",
+            make_data=_symmetric_factorization_data,
+            make_estimator=lambda optimizer, init: FactorizationNAG(
+                n_components=4, symmetric=True, **_common(optimizer, init)
+            ),
+            model=_symmetric_model,
+            scalings=(Scaling("A", {"embedding_ @ embedding_.T": 1}, 2, -1, 0),),
+            optimizers=ONE_FACTOR_OPTIMIZERS,
+            inits=SYMMETRIC_INITS,
             default_optimizer="nag",
             default_init="unbalanced",
         ),
