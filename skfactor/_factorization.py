@@ -611,11 +611,18 @@ class FactorizationNAG(
     :math:`A` the minimizer is the best rank-:math:`d` approximation of
     :math:`A`'s positive part (its top positive eigenpairs), and a negative
     semidefinite :math:`A` gives the zero model (``stop_reason_ =
-    "optimal"``). ``components_`` are then orthonormal eigenvectors, by
-    decreasing eigenvalue (``eigenvalues_``); with the small or moderate
-    random start and ``optimizer="gd"`` this is the retraction-free
-    eigenspace method of Chen, Chen, Elmasri & Sun: no orthonormalization
-    while it runs, one at the end (see :func:`skfactor.eigsh`).
+    "optimal"`` at once from a zero start). ScaledGD(λ)'s automatic
+    :math:`\lambda` is then at least :math:`|\lambda_{\min}(A)|`: along a
+    negative eigenvector a smaller one makes the step overshoot. The loss
+    floor of a matrix that is not of rank :math:`d` is high, and ``tol``
+    compares changes of the loss with the loss: eigenvalues are then
+    resolved to about :math:`\sqrt{\mathtt{tol}}` relative to the
+    residual; :func:`skfactor.eigsh` stops on the eigen-residuals instead.
+    ``components_`` are orthonormal eigenvectors, by decreasing eigenvalue
+    (``eigenvalues_``); with the small or moderate random start and
+    ``optimizer="gd"`` this is the retraction-free eigenspace method of
+    Chen, Chen, Elmasri & Sun: no orthonormalization while it runs, one at
+    the end (see :func:`skfactor.eigsh`).
     ``transform(B)``, for ``B`` of shape (n_new, n_samples) holding a kernel's
     rows for new points against the training points, is the Nyström
     out-of-sample extension :math:`B X (X^\top X)^\dagger` expressed in the

@@ -26,7 +26,10 @@ least-squares problem in the last factor at a start whose last factor is 0
 (``objective.frozen_condition``; ``≈ κ(T)²`` for the unbalanced start).
 
 ``damping="auto"``: ``"adaptive"`` optimizers (PrecGD) follow the iterate;
-``"fixed"`` ones (ScaledGD(λ)) get ``λ = 1e-5·σ₁(T)``.
+``"fixed"`` ones (ScaledGD(λ)) get ``λ = 1e-5·σ₁(T)``, or the objective's
+``damping_floor()`` when larger (``|λ_min(A)|`` for ``X Xᵀ`` of an
+indefinite ``A``: with a smaller λ the step along a negative eigenvector,
+``η|λ|/λ`` times the factor, overshoots).
 
 Every rule is homogeneous of the right degree in the data, so fitting scaled
 data gives the scaled trajectory.
@@ -53,7 +56,8 @@ def resolve_damping(optimizer, objective, damping):
     adaptive rules)."""
     if damping != "auto" or optimizer.damping_rule != "fixed":
         return damping
-    return SCALEDGD_RELATIVE_DAMPING * objective.target_norm()
+    relative = SCALEDGD_RELATIVE_DAMPING * objective.target_norm()
+    return max(relative, objective.damping_floor())
 
 
 def paper_momentum(objective, point):

@@ -144,6 +144,13 @@ class Objective:
     def design_curvature(self):
         return 1.0
 
+    def damping_floor(self):
+        """The smallest damping a preconditioned step ``∇f (FᵀF + λI)⁻¹`` is
+        stable with: 0 by default; the size of the target's negative part
+        for ``X Xᵀ`` (see ``model.negative_part``), on objectives whose
+        target is the data itself."""
+        return 0.0
+
     def frozen_curvature(self, point):
         """Curvature in the last factor with the others frozen.
 

@@ -183,6 +183,14 @@ class FactorizationObjective(Objective):
         residual = float(np.sqrt(max(self.value(point), 0.0) / self.model.half))
         return curvature + residual + self.penalty
 
+    def damping_floor(self):
+        """``model.negative_part(target)``: 0 for ``X Yᵀ``; for ``X Xᵀ`` of an
+        indefinite ``A``, ``|λ_min(A)|`` (computed once)."""
+        floor = getattr(self, "_damping_floor", None)
+        if floor is None:
+            floor = self._damping_floor = self.model.negative_part(self.target)
+        return floor
+
     # -- the saddle probe -------------------------------------------------------
     def _residual_products(self, point):
         """``V ↦ (LRᵀ − A)V`` and ``U ↦ (LRᵀ − A)ᵀU`` for the model ``L Rᵀ``."""

@@ -51,6 +51,11 @@ class PairModel:
         """``‖E‖₂``: a pair (or chain) can grow along any rank-one direction."""
         return norm(E)
 
+    def negative_part(self, T):
+        """0: a pair's loss has no direction the model must be pushed out of
+        against the data (singular values are never negative)."""
+        return 0.0
+
     def singular_values(self, factors):
         """Singular values of ``L Rᵀ`` from the small core of the QR factors
         (no n1×n2 matrix is formed), decreasing."""
@@ -98,6 +103,13 @@ class SymmetricModel:
             w = np.linalg.eigvalsh(X.T @ X)[::-1]
         return np.maximum(w, 0.0)
 
+    def negative_part(self, T):
+        """``max(0, −λ_min(T))``: ``X Xᵀ`` must be driven to 0 along ``T``'s
+        negative eigenvectors, where the loss's curvature in the factor is
+        ``|λ|`` (not ``X``'s scale): the damping of a preconditioned step must
+        be at least of that order to stay stable there."""
+        return max(0.0, -_smallest_eigenvalue(T))
+
     def escape_strength(self, E, norm):
         """``max(0, λ_max(−½(E + Eᵀ)))`` (``E`` a matrix or a
         ``LinearOperator``): ``X Xᵀ`` grows only in positive
@@ -120,6 +132,24 @@ class SymmetricModel:
                 values = error.eigenvalues
                 top = values[0] if len(values) else norm(E)
         return max(float(top), 0.0)
+
+
+def _smallest_eigenvalue(T):
+    """``λ_min`` of a symmetric matrix: dense eigenvalues up to 500 rows,
+    Lanczos (ARPACK, to 1e-3) beyond."""
+    n = T.shape[0]
+    if n <= 500:
+        dense = T.toarray() if hasattr(T, "toarray") else np.asarray(T)
+        with single_threaded():
+            return float(scipy.linalg.eigvalsh(dense, subset_by_index=[0, 0])[0])
+    v0 = np.ones(n, dtype=T.dtype)
+    try:
+        return float(
+            scipy.sparse.linalg.eigsh(T, k=1, which="SA", v0=v0, tol=1e-3)[0][0]
+        )
+    except scipy.sparse.linalg.ArpackNoConvergence as error:
+        values = error.eigenvalues
+        return float(values[0]) if len(values) else 0.0
 
 
 class ChainModel:
@@ -145,6 +175,7 @@ class ChainModel:
 
     # a chain, like a pair, can grow along any rank-one direction
     escape_strength = PairModel.escape_strength
+    negative_part = PairModel.negative_part
 
     def singular_values(self, factors):
         """The top ``min`` (over every factor's shape) singular values of the
