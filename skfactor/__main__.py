@@ -607,8 +607,11 @@ def _fit_and_save(args, out):
     if n_missing:
         kind += f", {n_missing} missing entries fitted around"
     described = f"{args.data}: {shape} ({kind}); {args.n_components} components"
+    if args.symmetric:
+        described += " of the symmetric model X Xᵀ"
     model = FactorizationNAG(
         args.n_components,
+        symmetric=args.symmetric,
         optimizer=args.optimizer,
         init=args.init,
         learning_rate=args.learning_rate,
@@ -645,14 +648,15 @@ def _fit_and_save(args, out):
     lines = [
         described,
         f"{model.n_iter_} iterations ({status}) in {seconds:.2f} s; relative "
-        f"error ‖A − XYᵀ‖/‖A‖ = {relative:.4e}"
+        f"error ‖A − {'XXᵀ' if args.symmetric else 'XYᵀ'}‖/‖A‖ = {relative:.4e}"
         + (" (observed entries)" if n_missing else ""),
     ]
     if out is not None:
+        spectrum = "eigenvalues" if args.symmetric else "singular_values"
         arrays = dict(
             embedding=model.embedding_,
             components=model.components_,
-            singular_values=model.singular_values_,
+            **{spectrum: model.singular_values_},
             loss_curve=model.loss_curve_,
             reconstruction_err=model.reconstruction_err_,
             n_iter=model.n_iter_,
@@ -664,11 +668,16 @@ def _fit_and_save(args, out):
         # through an open file: np.savez would append ".npz" to a name
         # without that suffix (the temporary of "--out .npz")
         out.save(lambda temporary: _write_with(temporary, np.savez, **arrays))
+        model_form = (
+            "A ≈ embedding @ embedding.T (components: eigenvectors)"
+            if args.symmetric
+            else "A ≈ embedding @ components"
+        )
         lines.append(
             f"saved {out.path}: embedding ({model.embedding_.shape[0]}x"
             f"{args.n_components}), components ({args.n_components}x"
-            f"{model.components_.shape[1]}, orthonormal rows), singular_values, "
-            "loss_curve; A ≈ embedding @ components"
+            f"{model.components_.shape[1]}, orthonormal rows), {spectrum}, "
+            f"loss_curve; {model_form}"
         )
     print("\n".join(lines))
     for warning in caught:
@@ -820,9 +829,14 @@ def build_parser():
         "--optimizer", default="nag", choices=list(OPTIMIZERS), help="update rule"
     )
     fit.add_argument(
+        "--symmetric",
+        action="store_true",
+        help="fit the symmetric model A ≈ X Xᵀ (a symmetric A: kernel, graph)",
+    )
+    fit.add_argument(
         "--init",
         default="unbalanced",
-        choices=sorted(starts_for("pair")),
+        choices=sorted(starts_for("pair", "symmetric")),
         help="the start",
     )
     fit.add_argument(

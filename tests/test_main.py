@@ -148,6 +148,27 @@ def test_fit_saves_factors_and_shows_progress(matrix_files, capsys):
     assert saved["n_iter"] == len(saved["loss_curve"])
 
 
+def test_fit_symmetric_saves_the_eigen_form(tmp_path, capsys):
+    rng = np.random.RandomState(0)
+    U = np.linalg.qr(rng.standard_normal((40, 3)))[0]
+    A = (U * [5.0, 2.0, 1.0]) @ U.T
+    np.save(tmp_path / "k.npy", A)
+    out = tmp_path / "k.npz"
+    argv = ["fit", str(tmp_path / "k.npy"), "--symmetric", "--n-components", "3"]
+    argv += ["--optimizer", "precgd", "--tol", "1e-10", "--quiet", "--out", str(out)]
+    assert main(argv) == 0
+    text, _ = capsys.readouterr()
+    assert "symmetric model X Xᵀ" in text and "‖A − XXᵀ‖/‖A‖" in text
+    saved = np.load(out)
+    np.testing.assert_allclose(saved["eigenvalues"], [5.0, 2.0, 1.0], rtol=1e-8)
+    E = saved["embedding"]
+    assert np.linalg.norm(E @ E.T - A) / np.linalg.norm(A) < 1e-8
+    assert (
+        main(["fit", str(tmp_path / "k.npy"), "--symmetric", "--init", "balanced"]) == 2
+    )
+    assert "balanced" in capsys.readouterr().err
+
+
 def test_fit_sparse_quietly(matrix_files, capsys):
     _, _, path = matrix_files
     argv = ["fit", str(path / "s.mtx"), "--n-components", "3", "--quiet"]
