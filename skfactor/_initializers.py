@@ -52,7 +52,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
-from ._linalg import ritz_basis, top_singular_value
+from ._linalg import RANGE_OVERSAMPLES, ritz_basis, top_singular_value
 
 #: Ward & Kolda's constant D (the scale of Y₀) with ``init_scale="auto"`` or
 #: a float ``init_scale`` (which sets C alone).
@@ -393,7 +393,10 @@ def spectral(
     one for small. Singular values below ``max(m, n)·eps·σ₁`` (numerically
     zero; ``1e-7·σ₁``, the sketch's resolution, for the randomized SVD) give
     zero columns. A symmetric
-    model takes the top positive eigenpairs instead, ``X0 = c·V√Λ₊``.
+    model takes the top positive eigenpairs instead, ``X0 = c·V√Λ₊``: exact
+    for small matrices, else from the eigenproblem of ``QᵀTQ`` with ``Q``
+    the Ritz basis of a sharpened sketch of width ``width + 10`` (captures
+    the largest ``|λ|``; the positive ones among them are kept).
     """
     T = objective.target
     c = _resolve(spectral, scale)
@@ -401,7 +404,7 @@ def spectral(
     width = shapes[0][1]
     k = min(width, m, n)
     symmetric = objective.layout == "symmetric"
-    if symmetric or min(m, n) <= 2 * k + 10 or m * n <= 250_000:
+    if min(m, n) <= 2 * k + 10 or m * n <= 250_000:
         dense = T.toarray() if sp.issparse(T) else np.asarray(T)
         if symmetric:
             w, V = scipy.linalg.eigh(dense)
@@ -410,6 +413,21 @@ def spectral(
         else:
             U, s, Vt = scipy.linalg.svd(dense, full_matrices=False)
             U, s, Vt = U[:, :k], s[:k], Vt[:k]
+    elif symmetric:
+        # a randomized eigendecomposition: the range of the sketch, then
+        # the small eigenproblem of QᵀTQ (its top positive eigenpairs)
+        q = _power_iter(spectral, power_iter)
+        basis, values = ritz_basis(T, k + RANGE_OVERSAMPLES, max(q, 1), random_state)
+        Q = basis[:, values > 0]
+        H = Q.T @ np.asarray(T @ Q)
+        w, W = np.linalg.eigh(0.5 * (H + H.T))
+        order = np.argsort(w)[::-1][:k]
+        U = (Q @ W[:, order]).astype(T.dtype, copy=False)
+        s, Vt = np.maximum(w[order], 0.0), None
+        if len(s) < k:
+            U = np.hstack([U, np.zeros((m, k - len(s)), dtype=T.dtype)])
+            s = np.concatenate([s, np.zeros(k - len(s))])
+        objective.offer_target_norm(float(values[0]))
     else:
         q = _power_iter(spectral, power_iter)
         U, s, V = ritz_basis(T, k, max(q, 1), random_state, right=True)
