@@ -86,6 +86,20 @@ def _gram_representable(F):
     return bool(top <= limit)
 
 
+def _either(*callbacks):
+    """One solver callback from several (None ones dropped): each sees every
+    iterate, and any of them can stop the fit."""
+    callbacks = [c for c in callbacks if c is not None]
+    if len(callbacks) <= 1:
+        return callbacks[0] if callbacks else None
+
+    def callback(iterate):
+        stops = [c(iterate) for c in callbacks]
+        return any(stops)
+
+    return callback
+
+
 class Float64ScoreMixin:
     """``score`` as R² computed in float64 (for the regressors): the squares
     of float32 targets far from 1 overflow in their own dtype."""
@@ -242,7 +256,16 @@ class FirstOrderEstimatorMixin(DocLinkMixin, CallbackSupportMixin):
         )
 
     def _fit_factors(
-        self, objective, shapes, unit, attributes, data, *, warm=None, init=None
+        self,
+        objective,
+        shapes,
+        unit,
+        attributes,
+        data,
+        *,
+        warm=None,
+        init=None,
+        stop_test=None,
     ):
         """Start, resolve the step size, run the solver, publish the model.
 
@@ -270,6 +293,12 @@ class FirstOrderEstimatorMixin(DocLinkMixin, CallbackSupportMixin):
             ``init``.
         init : str or list of ndarray, optional
             Overrides ``self.init`` (explicit factors in storage order).
+        stop_test : callable, optional
+            ``stop_test(iterate) -> bool`` on every iterate that stood (the
+            solver's callback protocol, :class:`~skfactor._solver.Iterate`,
+            user units): a true value ends the fit there (``stop_reason_``
+            ``"callback"``). For functions built on an estimator that stop
+            on their own criterion (:func:`skfactor.eigsh`).
 
         Returns
         -------
@@ -424,7 +453,7 @@ class FirstOrderEstimatorMixin(DocLinkMixin, CallbackSupportMixin):
             restart_after_first=restart_after_first_step(
                 optimizer, start, objective, auto
             ),
-            callback=monitor if listening else None,
+            callback=_either(monitor if listening else None, stop_test),
         )
         fitted = solver_attributes(
             n_iter=result.n_iter,

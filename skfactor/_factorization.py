@@ -109,19 +109,28 @@ def _mirror_missing(A):
     return A
 
 
-def symmetric_data(A, name="FactorizationNAG"):
+def symmetric_data(A, name="FactorizationNAG", argument="X", alternative=None):
     """``A`` checked for ``symmetric=True``: square and symmetric up to
     :func:`symmetry_tolerance` (relative to ``max|A|``) on the entries
     observed on both sides. A missing (NaN) entry whose mirror is observed
     takes the mirror's value: for a symmetric matrix that entry is known, so
     only pairs missing on both sides stay missing. Returns ``A`` itself when
     it is exactly symmetric with a symmetric NaN pattern, else a new array
-    (mirrored, then ``(A + Aᵀ)/2``); raises a ``ValueError`` otherwise."""
+    (mirrored, then ``(A + Aᵀ)/2``); raises a ``ValueError`` otherwise,
+    naming ``argument`` and ending with ``alternative`` (default: "use
+    symmetric=False")."""
+    what = (
+        f"{name}: symmetric=True fits {argument} ≈ Z Zᵀ"
+        if alternative is None
+        else f"{name} works on a symmetric {argument}"
+    )
+    if alternative is None:
+        alternative = "use symmetric=False for a matrix that is not symmetric"
     if A.shape[0] != A.shape[1]:
         raise ValueError(
-            f"{name}: symmetric=True fits X ≈ Z Zᵀ and needs a square matrix "
-            f"(a kernel, a covariance, the adjacency of an undirected graph); got "
-            f"shape {A.shape}. Use symmetric=False for a rectangular matrix."
+            f"{what} and needs a square matrix (a kernel, a covariance, the "
+            f"adjacency of an undirected graph); got shape {A.shape}. Or "
+            f"{alternative}."
         )
     defect, top, pattern = _asymmetry(A)
     if not pattern:
@@ -130,12 +139,11 @@ def symmetric_data(A, name="FactorizationNAG"):
     tol = symmetry_tolerance(A.dtype)
     if defect > tol * top:
         raise ValueError(
-            f"{name}: symmetric=True needs a symmetric matrix, but max|X − Xᵀ| = "
-            f"{defect:.3g} is {defect / top:.3g} times max|X| = {top:.3g}, above "
-            f"the tolerance {tol:.3g} (relative; "
-            f"{np.dtype(A.dtype).name}). Symmetrize it first, e.g. (X + X.T) / 2 "
-            "(a k-nearest-neighbour graph is not symmetric), or use "
-            "symmetric=False."
+            f"{what}, but max|{argument} − {argument}ᵀ| = {defect:.3g} is "
+            f"{defect / top:.3g} times max|{argument}| = {top:.3g}, above the "
+            f"tolerance {tol:.3g} (relative; {np.dtype(A.dtype).name}). "
+            f"Symmetrize it first, e.g. ({argument} + {argument}.T) / 2 (a "
+            f"k-nearest-neighbour graph is not symmetric), or {alternative}."
         )
     if defect == 0:
         return A
@@ -233,7 +241,7 @@ def _solver_error(objective, fitted, unit):
     loss = unit.loss_to_internal(float(fitted["loss_curve_"][-1]))
     if not objective.loss_rounding(loss) <= _SOLVER_LOSS_PRECISION * loss:
         return None
-    return math.sqrt(2.0 * loss)
+    return math.sqrt(loss / objective.model.half)  # h‖M − A‖², h = ½ or ¼
 
 
 class FactorizationNAG(
@@ -524,7 +532,9 @@ class FactorizationNAG(
         Iterations run.
     loss_curve_ : ndarray of shape (`n_iter_`,)
         :math:`\tfrac12 \lVert X_k Y_k^\top - A \rVert_F^2` after each
-        iteration :math:`k = 1, \dots,` ``n_iter_`` (accurate to relative
+        iteration :math:`k = 1, \dots,` ``n_iter_``
+        (:math:`\tfrac14 \lVert X_k X_k^\top - A \rVert_F^2` with
+        ``symmetric=True``; plus the penalty with ``alpha``; accurate to relative
         errors of about 1e-15: the loss switches to an exact blocked residual
         when the fast expansion would lose digits).
     time_curve_ : ndarray of shape (`n_iter_`,)
@@ -532,7 +542,8 @@ class FactorizationNAG(
         (what :class:`~skfactor.plotting.ConvergenceDisplay` plots against
         wall time).
     reference_loss_ : float
-        Loss of the zero model, :math:`\tfrac12 \lVert A \rVert_F^2`. The
+        Loss of the zero model, :math:`\tfrac12 \lVert A \rVert_F^2`
+        (:math:`\tfrac14 \lVert A \rVert_F^2` with ``symmetric=True``). The
         relative error ``np.sqrt(loss_curve_ / reference_loss_)`` (here
         :math:`\lVert X Y^\top - A \rVert_F / \lVert A \rVert_F`) is what
         ``tol`` is compared with.
@@ -610,8 +621,9 @@ class FactorizationNAG(
     model :math:`X X^\top` is positive semidefinite: for an indefinite
     :math:`A` the minimizer is the best rank-:math:`d` approximation of
     :math:`A`'s positive part (its top positive eigenpairs), and a negative
-    semidefinite :math:`A` gives the zero model (``stop_reason_ =
-    "optimal"`` at once from a zero start). ScaledGD(λ)'s automatic
+    semidefinite :math:`A` gives the zero model (at once, with
+    ``stop_reason_ = "optimal"``, from a zero start; the factor decays
+    towards it from the others). ScaledGD(λ)'s automatic
     :math:`\lambda` is then at least :math:`|\lambda_{\min}(A)|`: along a
     negative eigenvector a smaller one makes the step overshoot. The loss
     floor of a matrix that is not of rank :math:`d` is high, and ``tol``
@@ -809,6 +821,12 @@ class FactorizationNAG(
         self : object
             The fitted estimator.
         """
+        return self._fit(X)
+
+    def _fit(self, X, stop_test=None):
+        """``fit``, with an extra stopping test ``stop_test(iterate) -> bool``
+        on the solver's iterates (see ``_base._fit_factors``): what
+        :func:`skfactor.eigsh` stops on."""
         A = self._validate(X, reset=True)
         if self.symmetric:
             A = symmetric_data(A, type(self).__name__)
@@ -853,7 +871,13 @@ class FactorizationNAG(
                 )
 
         return self._fit_factors(
-            objective, shapes, unit, attributes, {"X": A}, warm=warm
+            objective,
+            shapes,
+            unit,
+            attributes,
+            {"X": A},
+            warm=warm,
+            stop_test=stop_test,
         )
 
     def _set_fitted(

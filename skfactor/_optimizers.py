@@ -14,11 +14,11 @@ import math
 
 import numpy as np
 
-from ._linalg import right_solve
+from ._linalg import inner, right_solve
 
 
 def _inner(blocks_a, blocks_b):
-    return sum(float(np.vdot(a, b)) for a, b in zip(blocks_a, blocks_b))
+    return sum(inner(a, b) for a, b in zip(blocks_a, blocks_b))
 
 
 def _penalty(objective):

@@ -574,7 +574,7 @@ def test_eigsh_warns_when_max_iter_is_too_small():
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         with pytest.raises(ConvergenceWarning, match=r"max_iter=5.*residual"):
-            eigsh(K, k=3, max_iter=5, random_state=0)
+            eigsh(K, k=3, max_iter=5, init="gaussian", random_state=0)
 
 
 @pytest.mark.parametrize(
@@ -596,7 +596,9 @@ def test_eigsh_rejects_bad_parameters(kwargs, match):
 
 def test_eigsh_rejects_non_symmetric_and_non_finite_input():
     rng = np.random.RandomState(0)
-    with pytest.raises(ValueError, match="eigsh: symmetric=True needs a symmetric"):
+    with pytest.raises(
+        ValueError, match=r"eigsh works on a symmetric A.*call scipy.linalg.eig"
+    ):
         eigsh(rng.standard_normal((6, 6)), k=2)
     A, _ = planted(6, [3.0, 1.0])
     A[0, 0] = np.nan
@@ -628,3 +630,73 @@ def test_eigsh_equals_the_estimator_followed_by_rayleigh_ritz():
     np.testing.assert_allclose(
         w_ritz, eigsh(K, k=3, random_state=0, tol=1e-10)[0], rtol=1e-10
     )
+
+
+def test_callbacks_measure_the_symmetric_model():
+    pytest.importorskip("sklearn.callback")
+    from skfactor.callbacks import EarlyStopping, Recorder
+
+    A, _ = planted(40, [4.0, 2.0, 1.0])
+    recorder = Recorder(["loss", "distance"], truth=A)
+    model = FactorizationNAG(
+        3, symmetric=True, optimizer="gd", max_iter=60, tol=0, random_state=0
+    ).set_callbacks(recorder)
+    model.fit(A)
+    (history,) = recorder.histories_
+    # the start (iteration 0), then every iteration
+    np.testing.assert_allclose(history["loss"][1:], model.loss_curve_, rtol=1e-12)
+    last = np.linalg.norm(model.factor_ @ model.factor_.T - A) / np.linalg.norm(A)
+    assert history["distance"][-1] == pytest.approx(last, rel=1e-8)
+    # early stopping on held-out kernel rows (new points against the fitted ones)
+    K = rbf_kernel(np.random.RandomState(0).standard_normal((80, 3)), gamma=0.3)
+    stopper = EarlyStopping(X_val=K[60:, :60], patience=3)
+    stopped = FactorizationNAG(
+        6, symmetric=True, max_iter=2000, tol=0, random_state=0
+    ).set_callbacks(stopper)
+    stopped.fit(K[:60, :60])
+    assert stopped.stop_reason_ == "callback" and stopped.n_iter_ < 2000
+
+
+def test_reconstruction_err_is_the_symmetric_residual():
+    """‖XXᵀ − A‖_F, from the loss ¼‖·‖² (not ½) when not summed exactly."""
+    rng = np.random.RandomState(0)
+    G = rng.standard_normal((50, 50))
+    A = G @ G.T / 50
+    A[np.triu_indices(50, 30)] = np.nan
+    A = np.where(np.isnan(A) | np.isnan(A.T), np.nan, A)
+    for data in (A, np.nan_to_num(A)):
+        model = FactorizationNAG(3, symmetric=True, random_state=0).fit(data)
+        residual = (model.factor_ @ model.factor_.T - data)[~np.isnan(data)]
+        assert model.reconstruction_err_ == pytest.approx(np.linalg.norm(residual))
+        assert np.sqrt(4 * model.loss_curve_[-1]) == pytest.approx(
+            model.reconstruction_err_, rel=1e-6
+        )
+
+
+def test_eigsh_takes_an_array_start_and_refuses_bad_ones():
+    K = rbf_kernel(np.random.RandomState(4).standard_normal((40, 3)))
+    X0 = np.random.RandomState(0).standard_normal((40, 2))
+    w = eigsh(K, k=2, init=X0, return_eigenvectors=False)
+    np.testing.assert_allclose(w, np.linalg.eigvalsh(K)[-2:], rtol=1e-12)
+    with pytest.raises(ValueError, match=r"init must be one of.*'nystrom'"):
+        eigsh(K, k=2, init="balanced")
+    with pytest.raises(ValueError, match=r"shape \(n, k\) = \(40, 2\)"):
+        eigsh(K, k=2, init=X0[:, :1])
+    with pytest.raises(TypeError, match="LinearOperator"):
+        eigsh(scipy.sparse.linalg.aslinearoperator(K), k=2)
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e200])
+def test_eigsh_handles_any_magnitude_and_float32(scale):
+    K = rbf_kernel(np.random.RandomState(5).standard_normal((60, 3)))
+    reference = np.linalg.eigvalsh(K)[-3:]
+    np.testing.assert_allclose(
+        eigsh(K * scale, k=3, return_eigenvectors=False),
+        reference * scale,
+        rtol=1e-12,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # tol fits float32
+        w32 = eigsh(K.astype(np.float32), k=3, return_eigenvectors=False)
+    assert w32.dtype == np.float32 or w32.dtype == np.float64
+    np.testing.assert_allclose(w32, reference, rtol=1e-4)

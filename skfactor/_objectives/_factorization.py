@@ -7,6 +7,7 @@ import scipy.sparse.linalg
 from .._linalg import (
     divide_exactly,
     entries,
+    inner,
     operator_norm,
     residual_sq_norm,
     sq_norm,
@@ -113,8 +114,8 @@ class FactorizationObjective(Objective):
     # -- loss and gradients ---------------------------------------------------
     def _expansion(self, point):
         """``h‖M − A‖²`` from the products (no penalty)."""
-        cross = float(np.vdot(self._product(point, 0), point.factors[0]))
-        quad = float(np.vdot(point.gram(0), point.gram(self.partner(0))))
+        cross = inner(self._product(point, 0), point.factors[0])
+        quad = inner(point.gram(0), point.gram(self.partner(0)))
         return self.model.half * (self._total - 2.0 * cross + quad)
 
     def _exact(self, point):
@@ -443,7 +444,7 @@ class MaskedFactorizationObjective(FactorizationObjective):
             f = self._expansion(point) - self.model.half * hidden
             if self.offsets:
                 mu = self._offsets(point)
-                f -= 0.5 * float(np.dot(self._counts, mu * mu))
+                f -= 0.5 * inner(self._counts, mu * mu)
             if f < self._exact_below:
                 if self.offsets:
                     mu = self._offsets(point).astype(self.dtype)

@@ -4,6 +4,7 @@ import numpy as np
 
 from .._linalg import (
     condition_number,
+    inner,
     operator_norm,
     spectral_norm,
     sq_norm,
@@ -98,9 +99,7 @@ class LinearNetObjective(Objective):
         if f is None:
             W = self._W(point)
             # ⟨WS, W⟩ = ⟨G, W⟩ + ⟨C, W⟩: no q×p temporary
-            f = 0.5 * (
-                self._yy - float(np.vdot(self.C, W)) + float(np.vdot(self._G(point), W))
-            )
+            f = 0.5 * (self._yy - inner(self.C, W) + inner(self._G(point), W))
             point.cache["value"] = max(f, 0.0)
             f = point.cache["value"]
         return f
