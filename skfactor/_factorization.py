@@ -623,7 +623,11 @@ class FactorizationNAG(
     :math:`A`'s positive part (its top positive eigenpairs), and a negative
     semidefinite :math:`A` gives the zero model (at once, with
     ``stop_reason_ = "optimal"``, from a zero start; the factor decays
-    towards it from the others). ScaledGD(λ)'s automatic
+    towards it from the others). The sketch starts (``"unbalanced"``,
+    ``"nystrom"``) keep the sketch's directions of largest algebraic Ritz
+    value, but a sketch sees the largest :math:`|\lambda|` first: when large
+    negative eigenvalues dominate :math:`A`, ``init="gaussian"`` reaches the
+    small positive ones sooner. ScaledGD(λ)'s automatic
     :math:`\lambda` is then at least :math:`|\lambda_{\min}(A)|`: along a
     negative eigenvector a smaller one makes the step overshoot. The loss
     floor of a matrix that is not of rank :math:`d` is high, and ``tol``

@@ -53,6 +53,7 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from ._linalg import RANGE_OVERSAMPLES, ritz_basis, top_singular_value
+from ._threads import single_threaded
 
 #: Ward & Kolda's constant D (the scale of Y₀) with ``init_scale="auto"`` or
 #: a float ``init_scale`` (which sets C alone).
@@ -145,6 +146,30 @@ def _power_iter(start, power_iter):
     return start.default_power_iter if power_iter == "auto" else int(power_iter)
 
 
+def _positive_ritz(T, width, power_iter, random_state):
+    """For a symmetric ``T``: ``width`` orthonormal Ritz vectors of the
+    sharpened sketch's range (``width + 10`` columns) with the largest
+    *algebraic* Ritz values, and ``|values|``: the directions the model
+    ``X Xᵀ`` can take. The plain Ritz basis ranks by ``|λ|`` and would start a
+    symmetric model of an indefinite ``T`` on its negative eigenvectors,
+    saddles it then takes long to leave. Directions with a Ritz value of 0
+    (beyond the numerical rank) keep the value 0. Also returns the top
+    ``|Ritz value|``, the estimate of ``σ₁(T)``."""
+    wide = width + RANGE_OVERSAMPLES
+    Q, magnitudes = ritz_basis(T, wide, power_iter, random_state, oversamples=0)
+    keep = magnitudes > 0
+    Q = Q[:, keep]
+    H = Q.T @ np.asarray(T @ Q)
+    with single_threaded():
+        w, W = np.linalg.eigh(0.5 * (H + H.T).astype(np.float64))
+    order = np.argsort(w)[::-1][:width]
+    basis = np.zeros((T.shape[0], width), dtype=T.dtype)
+    basis[:, : len(order)] = Q @ W[:, order].astype(T.dtype, copy=False)
+    values = np.zeros(width)
+    values[: len(order)] = np.abs(w[order])
+    return basis, values, float(magnitudes[0]) if magnitudes.size else 0.0
+
+
 def _sketch_start(objective, shapes, c0, random_state, power_iter):
     """First factor ``c₀ · S/s₁ · s₁^(1/K)``, middle factors ``s₁^(1/K)·I``,
     last factor 0: for a pair ``X0 = c₀·S/√s₁``, ``Y0 = 0``. A symmetric
@@ -155,13 +180,19 @@ def _sketch_start(objective, shapes, c0, random_state, power_iter):
     Ritz vectors of :func:`~skfactor._linalg.ritz_basis` and ``s₁`` the top
     Ritz value (≈ σ₁(T)), so that every column of ``X0`` has norm ``c₀√s₁``
     (0 for Ritz values below ``max(max(m, n)·eps, 1e-7)·s₁``: beyond the
-    numerical rank, or the sketch's resolution).
+    numerical rank, or the sketch's resolution). For a symmetric model the
+    Ritz vectors are those of the largest algebraic Ritz values (see
+    ``_positive_ritz``) and ``s₁`` the largest of them in magnitude.
     """
     T = objective.target
-    if power_iter > 0:
+    if power_iter > 0 and objective.layout == "symmetric":
+        Q, values, norm = _positive_ritz(T, shapes[0][1], power_iter, random_state)
+        s1 = float(values[0])  # the top of the positive part, when it has one
+    elif power_iter > 0:
         Q, values = ritz_basis(T, shapes[0][1], power_iter, random_state)
-        s1 = float(values[0])
-        objective.offer_target_norm(s1)
+        s1 = norm = float(values[0])
+    if power_iter > 0:
+        objective.offer_target_norm(norm)
         # directions beyond the numerical rank (Ritz value 0) are rounding's:
         # they start at 0, as in the spectral start, so X0 stays in T's span
         first = Q * np.where(values > 0, s1, 0.0).astype(T.dtype)
@@ -433,6 +464,11 @@ def spectral(
         U, s, V = ritz_basis(T, k, max(q, 1), random_state, right=True)
         Vt = V.T
         objective.offer_target_norm(float(s[0]))
+    if symmetric:
+        # eigh's signs are arbitrary: fix them (largest entry positive) so that
+        # the start, like the pair's, is the same for A and c·A
+        rows = np.argmax(np.abs(U), axis=0)
+        U = U * np.where(U[rows, np.arange(U.shape[1])] < 0, -1, 1).astype(U.dtype)
     # Directions below the numerical rank are rounding noise: start them at 0.
     top = s[0] if s.size else 0.0
     s = np.where(s > max(m, n) * np.finfo(T.dtype).eps * top, s, 0.0)
