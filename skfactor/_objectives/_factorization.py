@@ -178,10 +178,17 @@ class FactorizationObjective(Objective):
 
     def smoothness(self, point):
         """Bound on ``‖∇²f‖``: the factors' curvature (``‖X‖₂² + ‖Y‖₂²``, or
-        ``2‖X‖₂²`` for ``X Xᵀ``) plus ``‖M − A‖_F + λ``."""
+        ``2‖X‖₂²`` for ``X Xᵀ``) plus ``‖M − A‖₂ + λ``.
+
+        The residual enters the Hessian as ``V ↦ (M − A)V``, whose norm is
+        the residual's *spectral* norm (block power iterations on products
+        with the data, 5 % added for their underestimate), not its Frobenius
+        norm: on data that is not of low rank the Frobenius norm is √rank
+        times larger, and so was the step's shortfall."""
         tops = [top_eigenvalue(point.gram(i)) for i in range(self.n_factors)]
         curvature = self.model.factor_curvature(tops)
-        residual = float(np.sqrt(max(self.value(point), 0.0) / self.model.half))
+        frobenius = float(np.sqrt(max(self.value(point), 0.0) / self.model.half))
+        residual = min(frobenius, 1.05 * self.model_gradient_norm(point))
         return curvature + residual + self.penalty
 
     def damping_floor(self):
