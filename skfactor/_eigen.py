@@ -198,6 +198,11 @@ def eigsh(
     exponent = int(np.frexp(top)[1]) if top > 0 else 0
     if exponent:
         A = A * np.asarray(np.ldexp(1.0, -exponent), dtype=A.dtype)
+        if not isinstance(init, str):  # a factor scales as √A
+            (X0,) = init
+            init = (
+                np.asarray(X0, dtype=np.float64) * np.sqrt(np.ldexp(1.0, -exponent)),
+            )
     random_state = check_random_state(random_state)
     seed = random_state.randint(np.iinfo(np.int32).max)
 
@@ -240,10 +245,14 @@ def eigsh(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             estimator._fit(B, stop_test)
+        if estimator.stop_reason_ != "callback":  # max_iter, or a stop rule
+            w, worst, scale = check(estimator.factor_, estimator.n_iter_)
+            # the zero model (A's positive part is 0) or too few positive
+            # directions: the same test as at the checks
+            if not shift and worst > tol and w[-1] <= tol * scale:
+                state["deficient"] = True
         if state["deficient"]:
             return None
-        if estimator.stop_reason_ != "callback":  # max_iter, or a stop rule
-            check(estimator.factor_, estimator.n_iter_)
         w, V, worst, done = state["ritz"]
         return w - shift, V, worst, done
 

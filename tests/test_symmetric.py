@@ -700,3 +700,36 @@ def test_eigsh_handles_any_magnitude_and_float32(scale):
         w32 = eigsh(K.astype(np.float32), k=3, return_eigenvectors=False)
     assert w32.dtype == np.float32 or w32.dtype == np.float64
     np.testing.assert_allclose(w32, reference, rtol=1e-4)
+
+
+def test_eigsh_of_a_negative_definite_matrix_from_the_zero_spectral_start():
+    """The positive part is 0, so the spectral start is the zero model: the
+    fit ends at once, and eigsh must take its shift path from there."""
+    rng = np.random.RandomState(0)
+    Q = np.linalg.qr(rng.standard_normal((100, 100)))[0]
+    A = (Q * -np.linspace(1, 2, 100)) @ Q.T
+    w = eigsh(A, 3, init="spectral", random_state=0, return_eigenvectors=False)
+    np.testing.assert_allclose(w, np.linalg.eigvalsh(A)[-3:], rtol=1e-10)
+
+
+def test_eigsh_rescales_an_explicit_start_with_the_matrix():
+    rng = np.random.RandomState(1)
+    K = rbf_kernel(rng.standard_normal((60, 3)))
+    X0 = rng.standard_normal((60, 3))
+    for c in (1e-200, 1.0, 1e200):
+        w = eigsh(c * K, 3, init=X0 * np.sqrt(c), return_eigenvectors=False)
+        np.testing.assert_allclose(w / c, np.linalg.eigvalsh(K)[-3:], rtol=1e-10)
+
+
+def test_the_damping_floor_estimate_is_cheap_and_close():
+    from skfactor._objectives._models import _smallest_eigenvalue
+
+    rng = np.random.RandomState(0)
+    Q = np.linalg.qr(rng.standard_normal((400, 400)))[0]
+    spectrum = np.concatenate([[5.0, 3.0], -np.linspace(1, 8, 398)])
+    indefinite = (Q * spectrum) @ Q.T
+    assert _smallest_eigenvalue(indefinite) == pytest.approx(-8.0, rel=0.05)
+    # a PSD kernel whose small eigenvalues cluster at 0: an estimate near 0
+    K = rbf_kernel(rng.standard_normal((400, 3)))
+    estimate = _smallest_eigenvalue(K)
+    assert np.linalg.eigvalsh(K)[0] - 1e-12 <= estimate < 0.05 * np.linalg.norm(K, 2)
