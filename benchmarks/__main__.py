@@ -27,6 +27,7 @@ MODULES = (
     "imputation",
     "engine",
     "truncated_svd",
+    "eigen",
     "threads",
     "callbacks",
     "papers",
