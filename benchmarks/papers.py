@@ -888,7 +888,7 @@ def nystrom_symmetric_paper(claims, quick):
         # (the last step, at rounding, left out)
         steps = [(a, b) for a, b in pairwise(shown) if a < 1e-2 and b > 1e-13]
         constants = [b / a**2 for a, b in steps]
-        quadratic = bool(constants) and max(constants) < 10
+        quadratic = bool(constants) and bool(max(constants) < 10)
         linear_phase = sum(b / a > 0.05 for a, b in pairwise(shown))
         claims.add(
             "Nyström start (Li et al. 2025)",
