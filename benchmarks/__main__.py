@@ -30,6 +30,7 @@ MODULES = (
     "eigen",
     "threads",
     "callbacks",
+    "completion",
     "papers",
 )
 

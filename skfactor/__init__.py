@@ -13,6 +13,12 @@ LinearNetRegressor
 LowRankImputer
     Missing-value imputation from a low-rank model fitted to the observed
     entries.
+MatrixCompletionRegressor
+    Recommender-style completion: (row id, column id) pairs in, ratings out,
+    with biases, a count-weighted ridge and early stopping.
+
+ratings_from_sparse
+    The stored entries of a sparse matrix as (ids, values) ratings.
 
 eigsh
     Top eigenpairs of a symmetric matrix by factored gradient descent
@@ -22,6 +28,7 @@ See ``skfactor.datasets`` for planted low-rank problems with an exact
 condition number.
 """
 
+from ._completion import MatrixCompletionRegressor, ratings_from_sparse
 from ._eigen import eigsh
 from ._factorization import FactorizationNAG
 from ._imputer import LowRankImputer
@@ -34,7 +41,9 @@ __all__ = [
     "FactorizationNAG",
     "LinearNetRegressor",
     "LowRankImputer",
+    "MatrixCompletionRegressor",
     "MatrixSensingPrecGD",
     "__version__",
     "eigsh",
+    "ratings_from_sparse",
 ]

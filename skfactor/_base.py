@@ -266,6 +266,7 @@ class FirstOrderEstimatorMixin(DocLinkMixin, CallbackSupportMixin):
         warm=None,
         init=None,
         stop_test=None,
+        callbacks=True,
     ):
         """Start, resolve the step size, run the solver, publish the model.
 
@@ -298,7 +299,16 @@ class FirstOrderEstimatorMixin(DocLinkMixin, CallbackSupportMixin):
             solver's callback protocol, :class:`~skfactor._solver.Iterate`,
             user units): a true value ends the fit there (``stop_reason_``
             ``"callback"``). For functions built on an estimator that stop
-            on their own criterion (:func:`skfactor.eigsh`).
+            on their own criterion (:func:`skfactor.eigsh`). A stop test
+            that also has ``best()``, returning None or ``(k, factors)`` (an
+            earlier iterate, user units), ends the fit with that iterate's
+            model and ``n_iter_ = k``, whatever stopped the solver; its
+            ``stop_reason`` attribute (default ``"callback"``) is then the
+            fit's ``stop_reason_`` (early stopping on held-out data). Its
+            ``begin(factors, loss)``, if any, receives the start (user units).
+        callbacks : bool, default=True
+            Report to the estimator's callbacks. False for the internal fits
+            of a model selection (their callbacks see the final fit only).
 
         Returns
         -------
@@ -308,7 +318,7 @@ class FirstOrderEstimatorMixin(DocLinkMixin, CallbackSupportMixin):
             …) in the user's units.
         """
         self._check_widths(shapes, objective.dtype)
-        monitor = FitMonitor.start(self, self.max_iter, data)
+        monitor = FitMonitor.start(self, self.max_iter, data) if callbacks else None
         random_state = check_random_state(self.random_state)
         optimizer = make_optimizer(self.optimizer, 1.0, momentum=self.momentum)
         check_objective(optimizer, objective)
@@ -344,12 +354,13 @@ class FirstOrderEstimatorMixin(DocLinkMixin, CallbackSupportMixin):
         else:
             factors = start(
                 objective,
-                shapes,
+                objective.start_shapes(shapes),
                 scale=self.init_scale,
                 power_iter=self.init_power_iter,
                 random_state=random_state,
                 learning_rate=start_step,
             )
+            factors = objective.complete_start(factors)
         point = objective.point(factors)
         with np.errstate(over="ignore", invalid="ignore"):
             start_loss = objective.value(point)
@@ -409,6 +420,9 @@ class FirstOrderEstimatorMixin(DocLinkMixin, CallbackSupportMixin):
         reference = unit.loss_to_user(objective.reference_loss)
         start_loss_user = unit.loss_to_user(start_loss)
         user_damping = damping if damping == "auto" else unit.damping_to_user(damping)
+        begin = getattr(stop_test, "begin", None)
+        if callable(begin):  # a stop test that scores the start too
+            begin(unit.factors_to_user(point.factors), start_loss_user)
 
         def solver_attributes(
             n_iter, loss_curve, time_curve, learning_rate, converged, stop_reason
@@ -465,6 +479,23 @@ class FirstOrderEstimatorMixin(DocLinkMixin, CallbackSupportMixin):
             stop_reason=result.stop_reason,
         )
         published = attributes(result.factors, fitted)
+        best = getattr(stop_test, "best", None)
+        best = best() if callable(best) else None
+        if best is not None and best[0] < result.n_iter:
+            # the stop test kept an earlier iterate (early stopping on
+            # held-out data): the fit ends with it, as if stopped there
+            k, factors = best
+            fitted = solver_attributes(
+                n_iter=k,
+                loss_curve=result.loss_curve[:k],
+                time_curve=result.time_curve[:k],
+                learning_rate=fitted["learning_rate_"],
+                converged=False,
+                stop_reason=getattr(stop_test, "stop_reason", "callback"),
+            )
+            published = attributes(factors, fitted)
+        elif best is not None and result.stop_reason == "callback":
+            published["stop_reason_"] = getattr(stop_test, "stop_reason", "callback")
         restored = None
         if listening and result.stop_reason == "callback":
             restored = monitor.restored()

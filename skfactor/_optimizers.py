@@ -181,7 +181,7 @@ class _RightPreconditioned(GD):
         # a ridge penalty λ on the factors adds λI to each block's curvature
         lam = self._damping_value(objective, point) + _penalty(objective)
         return [
-            right_solve(g, point.gram(objective.partner(i)), lam)
+            right_solve(g, objective.preconditioner(point, i), lam)
             for i, g in enumerate(grads)
         ]
 
@@ -294,7 +294,9 @@ class APGD(AltGD):
     step_unit = "scale_free"
 
     def _direction(self, objective, point, i, grad):
-        return right_solve(grad, point.gram(objective.partner(i)), _penalty(objective))
+        # the objective's floor: 0 unless its Grams are sampled (completion)
+        lam = _penalty(objective) + objective.damping_floor()
+        return right_solve(grad, objective.preconditioner(point, i), lam)
 
 
 # ---------------------------------------------------------------------------

@@ -59,6 +59,8 @@ STOP_REASONS = {
     "optimal": "the zero model is a minimizer: the data's gradient vanishes "
     "there (the response is orthogonal to the design, or the design is zero)",
     "callback": "a callback asked the fit to stop",
+    "early_stopping": "the score on held-out entries stopped improving; the fit "
+    "ends with its best iterate",
 }
 
 #: While a callback is set, iterations that a backtrack may still undo wait
@@ -468,7 +470,9 @@ def minimize(
     backtracks = 0
     floor = tol * tol * ref
     # a warm refit measures its progress from where the first fit started
-    plateau = _Plateau(objective, tol, max(f0, initial_loss or 0.0), ref, f0)
+    plateau = _Plateau(
+        objective, tol, max(f0, initial_loss or 0.0), objective.saddle_loss, f0
+    )
     rising = _Rising(objective, optimizer.memory())
     converged, reason, k, stop = False, "max_iter", 0, None
     # a zero start where the zero model is optimal: one (null) step, done

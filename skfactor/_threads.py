@@ -53,3 +53,11 @@ def small(function):
             return function(*args, **kwargs)
 
     return wrapper
+
+
+def blas_threads():
+    """The BLAS pool's current size (1 without a BLAS threadpoolctl sees): the
+    number of threads skfactor's own parallel passes use, so that a user's
+    ``threadpool_limits`` bounds them too."""
+    sizes = [lib.num_threads for lib in _blas_libraries()]
+    return max(sizes, default=1)

@@ -7,7 +7,12 @@ import scipy.sparse as sp
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
-__all__ = ["make_low_rank_matrix", "make_matrix_completion", "make_matrix_sensing"]
+__all__ = [
+    "make_low_rank_matrix",
+    "make_matrix_completion",
+    "make_matrix_sensing",
+    "make_ratings",
+]
 
 
 def _orthonormal(random_state, rows, cols):
@@ -245,3 +250,131 @@ def make_matrix_completion(
     if noise > 0:
         y = y + noise * rng.standard_normal(n_obs)
     return X, y, M
+
+
+def _power_law(rng, n, exponent):
+    """Zipf-like weights ``(k + 10)^(-exponent)`` over a random order."""
+    weights = (np.arange(n) + 10.0) ** -float(exponent)
+    return rng.permutation(weights / weights.sum())
+
+
+def make_ratings(
+    n_rows=943,
+    n_columns=1682,
+    n_ratings=100_000,
+    rank=10,
+    *,
+    noise=0.9,
+    row_bias=0.4,
+    column_bias=0.5,
+    signal=0.5,
+    popularity=1.0,
+    activity=0.8,
+    rating_scale=(1, 5),
+    mean=3.3,
+    random_state=None,
+):
+    r"""Synthetic ratings shaped like a public recommender benchmark's.
+
+    Entries of an ``n_rows × n_columns`` matrix are observed with probability
+    proportional to ``aᵤ pᵢ``, Zipf-like activities and popularities
+    (``(k + 10)^(-exponent)`` over a random order), without repetition, and
+    rated
+
+    .. math::
+
+        y_{ui} = \mu + b_u + c_i + \langle L_u, R_i \rangle + \varepsilon,
+
+    ``b ~ N(0, row_bias²)``, ``c ~ N(0, column_bias²)`` plus a share that
+    grows with popularity (popular items are rated higher), ``L``, ``R``
+    Gaussian with ``⟨L_u, R_i⟩`` of standard deviation ``signal``, ``ε`` of
+    standard deviation ``noise``; with ``rating_scale`` the ratings are then
+    rounded and clipped to the integers of the scale. The defaults are
+    shaped like MovieLens-100K's (943 users, 1682 items, 100 000 ratings,
+    6 % density, ratings 1–5 of mean ≈ 3.5 and standard deviation ≈ 1.1).
+
+    Parameters
+    ----------
+    n_rows, n_columns, n_ratings : int
+    rank : int, default=10
+    noise, row_bias, column_bias, signal : float >= 0
+        Standard deviations (see above).
+    popularity, activity : float >= 0, default=1.0, 0.8
+        Exponents of the columns' popularities and of the rows' activities
+        (0: uniform sampling).
+    rating_scale : (int, int) or None, default=(1, 5)
+        Round and clip to these integers; None keeps continuous ratings.
+    mean : float, default=3.3
+        μ (the observed mean is higher: popular columns are rated higher).
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    X : ndarray of shape (n_ratings, 2), dtype int64
+        (row, column) of every rating, in random order.
+    y : ndarray of shape (n_ratings,)
+    truth : sklearn.utils.Bunch
+        ``global_mean``, ``row_bias``, ``column_bias``, ``row_factors``,
+        ``column_factors``: the model before noise and rounding;
+        ``truth.predict(X)`` evaluates it.
+
+    Examples
+    --------
+    >>> from skfactor.datasets import make_ratings
+    >>> X, y, truth = make_ratings(100, 80, 2000, rank=3, random_state=0)
+    >>> X.shape, sorted(set(y.tolist())) == [1.0, 2.0, 3.0, 4.0, 5.0]
+    ((2000, 2), True)
+    """
+    from sklearn.utils import Bunch
+
+    rng = check_random_state(random_state)
+    n1, n2, n = int(n_rows), int(n_columns), int(n_ratings)
+    if min(n1, n2) < 1 or not 1 <= n <= n1 * n2:
+        raise ValueError(
+            f"make_ratings: n_ratings={n} must be between 1 and n_rows * "
+            f"n_columns = {n1 * n2}."
+        )
+    a = _power_law(rng, n1, activity)
+    p = _power_law(rng, n2, popularity)
+    chosen = np.empty(0, dtype=np.int64)
+    while len(chosen) < n:  # draw, drop repeats, top up
+        need = n - len(chosen)
+        extra = int(need * 1.2) + 16
+        u = rng.choice(n1, size=extra, p=a)
+        i = rng.choice(n2, size=extra, p=p)
+        _, first = np.unique(np.concatenate([chosen, u * n2 + i]), return_index=True)
+        pool = np.concatenate([chosen, u * n2 + i])
+        fresh = np.sort(first[first >= len(chosen)])
+        chosen = np.concatenate([chosen, pool[fresh][:need]])
+        if extra > 50 * n1 * n2:  # pragma: no cover - nearly full matrices
+            break
+    chosen = chosen[rng.permutation(len(chosen))]
+    rows, cols = np.divmod(chosen, n2)
+    b = row_bias * rng.standard_normal(n1)
+    log_p = np.log(p)
+    c = column_bias * (
+        0.8 * rng.standard_normal(n2) + 0.6 * (log_p - log_p.mean()) / log_p.std()
+    )
+    scale = np.sqrt(signal / np.sqrt(max(rank, 1)))
+    L = scale * rng.standard_normal((n1, rank))
+    R = scale * rng.standard_normal((n2, rank))
+    truth = Bunch(
+        global_mean=float(mean),
+        row_bias=b,
+        column_bias=c,
+        row_factors=L,
+        column_factors=R,
+    )
+
+    def predict(X):
+        X = np.asarray(X)
+        u, i = X[:, 0], X[:, 1]
+        return mean + b[u] + c[i] + np.einsum("ij,ij->i", L[u], R[i])
+
+    truth.predict = predict
+    X = np.column_stack([rows, cols]).astype(np.int64)
+    y = predict(X) + noise * rng.standard_normal(len(X))
+    if rating_scale is not None:
+        low, high = rating_scale
+        y = np.clip(np.round(y), low, high)
+    return X, y, truth

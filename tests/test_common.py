@@ -6,6 +6,7 @@ from skfactor import (
     FactorizationNAG,
     LinearNetRegressor,
     LowRankImputer,
+    MatrixCompletionRegressor,
     MatrixSensingPrecGD,
 )
 from skfactor._initializers import INITIALIZERS
@@ -35,10 +36,56 @@ ESTIMATORS += [
     LowRankImputer(optimizer="apgd", add_indicator=True),
     LowRankImputer(missing_values=-1.0, keep_empty_features=True),
 ]
+# X holds (row id, column id) pairs: the checks that pass other shapes are
+# expected to fail, and tests/test_completion.py checks their contracts on
+# ratings (pickling, string ids, NaN and inf, weights, order and subset
+# invariance, 1-D input, the dict left unchanged, int targets)
+ESTIMATORS += [
+    MatrixCompletionRegressor(),
+    MatrixCompletionRegressor(optimizer="nag", alpha=0.1),
+    MatrixCompletionRegressor(optimizer="precgd", alpha=0.0),
+    MatrixCompletionRegressor(optimizer="scaledgd", fit_biases=False),
+]
+
+#: The checks that feed X of other than two columns.
+_NOT_RATINGS = (
+    "check_all_zero_sample_weights_error",
+    "check_dict_unchanged",
+    "check_dont_overwrite_parameters",
+    "check_dtype_object",
+    "check_estimators_dtypes",
+    "check_estimators_nan_inf",
+    "check_estimators_pickle",
+    "check_f_contiguous_array_estimator",
+    "check_fit2d_1feature",
+    "check_fit2d_1sample",
+    "check_fit2d_predict1d",
+    "check_fit_score_takes_y",
+    "check_methods_sample_order_invariance",
+    "check_methods_subset_invariance",
+    "check_n_features_in_after_fitting",
+    "check_non_transformer_estimators_n_iter",
+    "check_pipeline_consistency",
+    "check_positive_only_tag_during_fit",
+    "check_regressor_data_not_an_array",
+    "check_regressors_int",
+    "check_regressors_no_decision_function",
+    "check_regressors_train",
+    "check_sample_weight_equivalence_on_dense_data",
+    "check_sample_weights_list",
+    "check_supervised_y_2d",
+)
 
 
 def _expected_failures(estimator):
     """Checks a configuration fails for a stated reason."""
+    if isinstance(estimator, MatrixCompletionRegressor):
+        reason = (
+            "X holds (row id, column id) pairs, so X of another number of "
+            "columns is refused; tests/test_completion.py checks this contract "
+            "on ratings"
+        )
+        return dict.fromkeys(_NOT_RATINGS, reason)
     if isinstance(estimator, MatrixSensingPrecGD) and estimator.optimizer == "scaledgd":
         reason = (
             "ScaledGD(λ)'s tiny damping from a small start on an underdetermined "

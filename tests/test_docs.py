@@ -11,6 +11,7 @@ from skfactor import (
     FactorizationNAG,
     LinearNetRegressor,
     LowRankImputer,
+    MatrixCompletionRegressor,
     MatrixSensingPrecGD,
 )
 
@@ -49,7 +50,14 @@ def test_docs_code_blocks_run(page, blocks):
 
 
 @pytest.mark.parametrize(
-    "Est", [FactorizationNAG, MatrixSensingPrecGD, LinearNetRegressor, LowRankImputer]
+    "Est",
+    [
+        FactorizationNAG,
+        MatrixSensingPrecGD,
+        LinearNetRegressor,
+        LowRankImputer,
+        MatrixCompletionRegressor,
+    ],
 )
 def test_html_repr_links_to_the_api_page(Est):
     from skfactor._doc_link import DOCS_URL

@@ -9,7 +9,12 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
-from skfactor import FactorizationNAG, LinearNetRegressor, MatrixSensingPrecGD
+from skfactor import (
+    FactorizationNAG,
+    LinearNetRegressor,
+    MatrixCompletionRegressor,
+    MatrixSensingPrecGD,
+)
 from skfactor._objectives import FactorizationObjective
 from skfactor._optimizers import make_optimizer
 from skfactor._solver import N_ITER_NO_CHANGE, STOP_REASONS, minimize
@@ -139,11 +144,14 @@ def test_every_stop_reason_is_documented():
         "optimal",
         "max_iter",
         "callback",
+        "early_stopping",
     }
     guide = (Path(__file__).parents[1] / "docs" / "user_guide.rst").read_text()
     for reason in STOP_REASONS:
         assert f'``"{reason}"``' in guide
-        assert f'"{reason}"' in FactorizationNAG.__doc__
+        if reason != "early_stopping":  # the estimators with a held-out set
+            assert f'"{reason}"' in FactorizationNAG.__doc__
+    assert '"early_stopping"' in MatrixCompletionRegressor.__doc__
     model = FactorizationNAG(3, init="gaussian", max_iter=5, random_state=0)
     with pytest.warns(ConvergenceWarning):
         model.fit(make_low_rank_matrix(30, 20, 3, 10, random_state=0)[0])

@@ -34,18 +34,23 @@ The interface every objective offers (defaults in :class:`Objective`):
 Implementations: :class:`FactorizationObjective` (``½‖XYᵀ − A‖²``),
 :class:`MaskedFactorizationObjective` (missing entries, optional column
 offsets), :class:`SensingObjective` (trace regression and completion),
-:class:`LinearNetObjective` and :class:`LinearNetDataObjective` (deep linear
-networks from sufficient statistics, or from products with X).
+:class:`CompletionObjective` (completion at observed entries with row and
+column biases), :class:`LinearNetObjective` and
+:class:`LinearNetDataObjective` (deep linear networks from sufficient
+statistics, or from products with X).
 """
 
 from ._base import Objective, Point
+from ._completion import CompletionObjective
 from ._factorization import FactorizationObjective, MaskedFactorizationObjective
 from ._linear_net import LinearNetDataObjective, LinearNetObjective
-from ._models import ChainModel, PairModel, SymmetricModel
+from ._models import BiasedPairModel, ChainModel, PairModel, SymmetricModel
 from ._sensing import SensingObjective
 
 __all__ = [
+    "BiasedPairModel",
     "ChainModel",
+    "CompletionObjective",
     "FactorizationObjective",
     "LinearNetDataObjective",
     "LinearNetObjective",

@@ -87,6 +87,14 @@ class Objective:
     penalty = 0.0
     _target_norm = None
 
+    @property
+    def saddle_loss(self):
+        """The loss at the saddle a small start begins near: the model with
+        its factors at 0, ``reference_loss`` (a model with biases: its
+        bias-only optimum). The stopping rule probes for a saddle while the
+        best loss is within 0.1 % of it."""
+        return self.reference_loss
+
     # -- structure, from the model ------------------------------------------
     @property
     def n_factors(self):
@@ -111,6 +119,41 @@ class Objective:
         """Index of the factor whose Gram right-preconditions block ``i``
         (None where no such pairing exists)."""
         return self.model.partner(i)
+
+    def fixed_columns(self, i):
+        """Columns of block ``i`` that hold constants of the model (a biased
+        pair's, see :class:`~._models.BiasedPairModel`): their gradients are
+        0, so no optimizer moves them. None for most models."""
+        return self.model.fixed_columns(i)
+
+    def preconditioner(self, point, i):
+        """The d×d matrix that right-preconditions block ``i``: its partner's
+        Gram, with the rows and columns of block ``i``'s fixed columns
+        replaced by those of the identity. A right solve with it then maps a
+        gradient that is 0 in those columns to a direction that is 0 there,
+        and the free columns are preconditioned by the partner's columns they
+        multiply (for a biased pair, ``[R, g]`` for ``[L, b]``)."""
+        gram = point.gram(self.partner(i))
+        fixed = self.fixed_columns(i)
+        if not fixed:
+            return gram
+        gram = gram.copy()
+        for j in fixed:
+            gram[j, :] = 0.0
+            gram[:, j] = 0.0
+            gram[j, j] = 1.0
+        return gram
+
+    def start_shapes(self, shapes):
+        """The shapes a named start builds (``shapes`` by default; a model
+        with fixed columns starts its free low-rank part only)."""
+        return shapes
+
+    def complete_start(self, factors):
+        """The full factors from what a named start built (``start_shapes``):
+        unchanged by default; a model with biases adds its bias and fixed
+        columns."""
+        return factors
 
     # -- points ----------------------------------------------------------------
     def point(self, factors):

@@ -33,6 +33,10 @@ class PairModel:
     def partner(self, i):
         return 1 - i
 
+    def fixed_columns(self, i):
+        """Columns of block ``i`` that hold constants (none)."""
+        return ()
+
     def grad_block(self, E, factors, i):
         L, R = factors
         return np.asarray(E @ R) if i == 0 else np.asarray(E.T @ L)
@@ -84,6 +88,9 @@ class SymmetricModel:
     def partner(self, i):
         return 0
 
+    def fixed_columns(self, i):
+        return ()
+
     def grad_block(self, E, factors, i):
         X = factors[0]
         return np.asarray(0.5 * (E @ X + E.T @ X))
@@ -132,6 +139,38 @@ class SymmetricModel:
                 values = error.eigenvalues
                 top = values[0] if len(values) else norm(E)
         return max(float(top), 0.0)
+
+
+class BiasedPairModel(PairModel):
+    """``M = L Rᵀ + b 1ᵀ + 1 cᵀ``: a pair with row and column biases, stored as
+    two fixed columns (ALGORITHMS.md §6).
+
+    The factors are ``L̃ = [L, b, h]`` (n1, d + 2) and ``R̃ = [R, g, c]``
+    (n2, d + 2), so ``L̃ R̃ᵀ = L Rᵀ + b gᵀ + h cᵀ``: the columns ``h`` of
+    ``L̃`` and ``g`` of ``R̃`` hold constants that the problem sets (all ones
+    in the plain parametrization, ``fixed_columns``) and that never move:
+    their gradients are 0 and a preconditioned step decouples them (see
+    ``Objective.preconditioner``). Everything else about a pair applies
+    unchanged, every optimizer included.
+    """
+
+    structure = "a two-factor model L Rᵀ with row and column biases"
+
+    def __init__(self, rank):
+        self.rank = int(rank)
+
+    def fixed_columns(self, i):
+        """``(d + 1,)`` for ``L̃`` (its ``h``), ``(d,)`` for ``R̃`` (its ``g``)."""
+        return (self.rank + 1,) if i == 0 else (self.rank,)
+
+    def low_rank(self, factors):
+        """The low-rank part's factors ``(L, R)``."""
+        return factors[0][:, : self.rank], factors[1][:, : self.rank]
+
+    def singular_values(self, factors):
+        """The low-rank part's singular values (the biases are not a direction
+        the model has to grow along)."""
+        return PairModel.singular_values(self, self.low_rank(factors))
 
 
 #: Lanczos steps of ``_smallest_eigenvalue`` beyond the dense size.
@@ -198,6 +237,9 @@ class ChainModel:
 
     def partner(self, i):
         return None
+
+    def fixed_columns(self, i):
+        return ()
 
     # a chain, like a pair, can grow along any rank-one direction
     escape_strength = PairModel.escape_strength
