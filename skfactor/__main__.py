@@ -9,6 +9,14 @@
     Factor a matrix from a ``.npy``, ``.csv`` or Matrix Market ``.mtx`` file
     with :class:`~skfactor.FactorizationNAG`, showing progress, and save the
     factors to an ``.npz`` file.
+``skfactor complete DATA``
+    Fit :class:`~skfactor.MatrixCompletionRegressor` to observed ratings: the
+    stored entries of a Matrix Market ``.mtx`` file, the non-NaN entries of a
+    dense ``.npy``/``.csv`` matrix, or ``row,column,value`` lines of a ``.csv``
+    (read as such when its first line is a header of three names, or with
+    ``--format triples``). A random ``--test-fraction`` of the ratings is held
+    out and the held-out RMSE printed next to the bias-only baseline's;
+    ``--out`` saves the ids, biases and factors to an ``.npz`` file.
 
 Without a subcommand, ``skfactor`` runs ``compare`` (GD against NAG on a
 planted rank-5 matrix with condition number 100). Bad files and arguments end
@@ -212,11 +220,7 @@ def load_matrix(path):
         raise ValueError(
             f"cannot read {path!r}: the extension must be .npy, .csv or .mtx."
         )
-    if not os.path.exists(path):
-        raise ValueError(f"no such file: {path!r}.")
-    if not os.path.isfile(path):
-        kind = "a folder" if os.path.isdir(path) else "not a regular file"
-        raise ValueError(f"{path!r} is {kind}; give a data file.")
+    _check_file(path)
     try:
         if ext == ".npy":
             A = _read_npy(path)
@@ -251,6 +255,15 @@ def load_matrix(path):
             "by NaN (or an empty CSV cell) to fit around them as missing."
         )
     return A
+
+
+def _check_file(path):
+    """A one-line error unless ``path`` is an existing regular file."""
+    if not os.path.exists(path):
+        raise ValueError(f"no such file: {path!r}.")
+    if not os.path.isfile(path):
+        kind = "a folder" if os.path.isdir(path) else "not a regular file"
+        raise ValueError(f"{path!r} is {kind}; give a data file.")
 
 
 def _read_npy(path):
@@ -346,6 +359,220 @@ def _read_csv(path):
                 )
         rows.append(row)
     return np.array(rows, dtype=np.float64)
+
+
+# -- ratings for ``skfactor complete`` -------------------------------------------
+#: Ids of a triples column read as integers: canonical integer literals only
+#: ("007" and "7" stay two labels).
+_INTEGER_ID = re.compile(r"0|-?[1-9][0-9]*")
+
+
+def _first_csv_cells(path):
+    """The cells of the first line of a CSV file that is no blank line or
+    ``#`` comment (None when there is none or it cannot be read)."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            for cells in csv.reader(handle, skipinitialspace=True):
+                if not cells or all(not c.strip() for c in cells):
+                    continue
+                if cells[0].lstrip().startswith("#"):
+                    continue
+                while len(cells) > 1 and not cells[-1].strip():
+                    cells = cells[:-1]  # a comma ending the line
+                return cells
+    except (OSError, ValueError, csv.Error):
+        return None
+    return None
+
+
+def _is_triples_header(cells):
+    """Three non-empty cells, none a number: a header such as
+    ``user,item,rating``."""
+    return (
+        cells is not None
+        and len(cells) == 3
+        and all(c.strip() and _number(c) is None for c in cells)
+    )
+
+
+def _ratings_format(path, requested):
+    """``"matrix"`` or ``"triples"`` for ``--format requested`` (``auto``:
+    triples for a ``.csv`` whose first line is a header of three names)."""
+    ext = os.path.splitext(path)[1].lower()
+    if requested == "triples":
+        if ext != ".csv":
+            raise ValueError(
+                f"--format triples reads a comma-separated .csv file of "
+                f"row,column,value lines; got {path!r}."
+            )
+        return "triples"
+    if requested == "matrix" or ext != ".csv":
+        return "matrix"
+    return "triples" if _is_triples_header(_first_csv_cells(path)) else "matrix"
+
+
+def _id_labels(texts):
+    """The ids of one triples column: int64 when every id is an integer
+    literal, else strings."""
+    if all(_INTEGER_ID.fullmatch(text) for text in texts):
+        try:
+            return np.array([int(text) for text in texts], dtype=np.int64)
+        except OverflowError:
+            pass
+    return np.array(texts, dtype=str)
+
+
+def read_triples(path):
+    """Ratings from a CSV file of ``row,column,value`` lines.
+
+    Returns ``(rows, columns, values, names)``: the row and column ids of
+    every line (int64 arrays when every id of that column is an integer,
+    else string arrays), the values (float64) and the header's three names
+    (None without a header). The CSV conventions are those of
+    :func:`load_matrix`: quoted cells, CRLF line ends, a byte-order mark,
+    blank lines and ``#`` comment lines are fine; a first line with no
+    number in it is the header. A value that is not a finite number, an
+    empty id or a line without three values is an error naming its line and
+    column.
+    """
+    _check_file(path)
+    try:
+        return _read_triples(path)
+    except MemoryError:
+        raise ValueError(
+            f"cannot read {path!r}: too many ratings for this machine's memory."
+        ) from None
+    except (OSError, ValueError, csv.Error) as exc:
+        message = f"cannot read {path!r} as row,column,value triples: "
+        raise ValueError(message + _first_line(exc)) from None
+
+
+def _read_triples(path):
+    rows, columns, values, names = [], [], [], None
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle, skipinitialspace=True)
+        for cells in reader:
+            if not cells or all(not c.strip() for c in cells):
+                continue  # a blank line
+            if cells[0].lstrip().startswith("#"):
+                continue  # a comment
+            number = reader.line_num
+            while len(cells) > 3 and not cells[-1].strip():
+                cells = cells[:-1]  # a comma ending the line
+            if (
+                names is None
+                and not values
+                and all(_number(c) is None or not c.strip() for c in cells)
+            ):
+                if len(cells) == 1 and any(s in cells[0] for s in ";\t"):
+                    name = "semicolons" if ";" in cells[0] else "tabs"
+                    raise ValueError(
+                        f"its values are separated by {name}; skfactor reads "
+                        "comma-separated values"
+                    )
+                if len(cells) != 3:
+                    raise ValueError(
+                        f"its header (line {number}) has {len(cells)} names; "
+                        "row,column,value triples have three"
+                    )
+                names = [c.strip() for c in cells]
+                continue
+            if len(cells) != 3:
+                raise ValueError(
+                    f"line {number} has {len(cells)} values; every line needs "
+                    "three: row,column,value"
+                )
+            row, column, value = (c.strip() for c in cells)
+            for position, (kind, text) in enumerate(
+                (("row", row), ("column", column)), start=1
+            ):
+                if not text:
+                    raise ValueError(
+                        f"line {number}, column {position}: empty {kind} id"
+                    )
+            if not value:
+                raise ValueError(f"line {number}, column 3: empty rating")
+            try:
+                rating = float(value)
+            except ValueError:
+                rating = math.nan
+            if not math.isfinite(rating):
+                raise ValueError(
+                    f"line {number}, column 3: {value[:40]!r} is not a number (the "
+                    "third value of a line is the rating)"
+                )
+            rows.append(row)
+            columns.append(column)
+            values.append(rating)
+    if not values:
+        raise ValueError("it has no ratings" if names else "the file is empty")
+    return _id_labels(rows), _id_labels(columns), np.array(values), names
+
+
+def load_ratings(path, format="auto"):
+    """Ratings ``(X, y, info)`` for ``skfactor complete``.
+
+    ``X`` holds integer codes (row, column) into ``info["row_ids"]`` and
+    ``info["column_ids"]`` (the ids, sorted: the file's labels for triples,
+    0-based indices for a matrix); ``info`` also has ``shape`` and a
+    description ``source``. A Matrix Market file's stored entries are the
+    ratings (its implicit zeros are unobserved); a dense matrix's entries
+    are, except NaN (empty CSV cells).
+    """
+    from . import ratings_from_sparse
+
+    if _ratings_format(path, format) == "triples":
+        rows, columns, y, names = read_triples(path)
+        row_ids, row_codes = np.unique(rows, return_inverse=True)
+        column_ids, column_codes = np.unique(columns, return_inverse=True)
+        X = np.column_stack([row_codes.ravel(), column_codes.ravel()])
+        source = "row,column,value triples"
+        if names is not None:
+            source += f" ({', '.join(names)})"
+        shape = (len(row_ids), len(column_ids))
+    else:
+        try:
+            A = load_matrix(path)
+        except ValueError as exc:
+            cells = _first_csv_cells(path) if path.lower().endswith(".csv") else None
+            message = _first_line(exc)
+            if (
+                format == "auto"
+                and cells is not None
+                and len(cells) == 3
+                and "is not a number" in message
+            ):
+                raise ValueError(
+                    f"{message.rstrip('.')}; for a file of "
+                    "row,column,value lines give --format triples."
+                ) from None
+            raise
+        if hasattr(A, "tocsr"):
+            X, y = ratings_from_sparse(A)
+            keep = ~np.isnan(y)  # a stored NaN is unobserved too
+            X, y = X[keep], y[keep]
+            source = "the stored entries of a sparse matrix"
+        else:
+            X, y = ratings_from_sparse(A)
+            n_missing = A.size - len(y)
+            source = "a dense matrix, " + (
+                f"{n_missing} missing entries unobserved"
+                if n_missing
+                else "every entry observed"
+            )
+        y = y.astype(np.float64)
+        shape = A.shape
+        row_ids, column_ids = np.arange(shape[0]), np.arange(shape[1])
+        if not len(y):
+            raise ValueError(
+                f"{path!r} holds no ratings: every entry is missing (NaN, an "
+                "empty CSV cell) or, in a .mtx file, none is stored."
+            )
+    return (
+        X,
+        y,
+        dict(row_ids=row_ids, column_ids=column_ids, shape=shape, source=source),
+    )
 
 
 class _Destination:
@@ -685,6 +912,173 @@ def _fit_and_save(args, out):
     return 0
 
 
+def _rmse(model, X, y):
+    """The root-mean-square error of ``model`` at the ratings ``(X, y)``."""
+    residual = model.predict(X).astype(np.float64) - y
+    return float(np.sqrt(np.mean(residual * residual)))
+
+
+def _run_complete(args):
+    out = None
+    if args.out is not None:
+        path = args.out
+        if not path.endswith(("/", os.sep, ".npz")):
+            path += ".npz"
+        out = _Destination("--out", path)
+    try:
+        return _complete_and_save(args, out)
+    finally:
+        if out is not None:
+            out.discard()
+
+
+def _complete_and_save(args, out):
+    from . import MatrixCompletionRegressor
+
+    X, y, info = load_ratings(args.data, args.format)
+    n = len(y)
+    n_rows, n_columns = info["shape"]
+    density = n / (n_rows * n_columns)
+    read = (
+        f"{args.data}: {n} ratings, {n_rows} rows x {n_columns} columns "
+        f"(density {100 * density:.3g}%); {info['source']}"
+    )
+    repeated = n - len(np.unique(X[:, 0] * n_columns + X[:, 1]))
+    if repeated:
+        read += f"; {repeated} repeated (row, column) pairs"
+    n_test = math.ceil(args.test_fraction * n)
+    if n - n_test < 2:
+        raise ValueError(
+            f"--test-fraction {args.test_fraction:g} holds out {n_test} of {n} "
+            f"ratings, which leaves {n - n_test} to fit; at least 2 are needed. "
+            "Give more ratings or a smaller --test-fraction (0: fit on all)."
+        )
+    order = np.random.RandomState(args.random_state).permutation(n)
+    test, train = np.sort(order[:n_test]), np.sort(order[n_test:])
+
+    def make(n_components, verbose=0):
+        return MatrixCompletionRegressor(
+            n_components,
+            optimizer=args.optimizer,
+            alpha=args.alpha,
+            max_iter=args.max_iter,
+            random_state=args.random_state,
+            verbose=verbose,
+        )
+
+    model = make(args.n_components, verbose=0 if args.quiet else 1)
+    held = f", {n_test} held out" if n_test else ""
+    described = (
+        f"{args.n_components} components by {args.optimizer} on {len(train)} "
+        f"ratings{held}"
+    )
+    # progress on stderr, held back for a moment (as for ``fit``); stdout
+    # gets the results only
+    progress = _Progress(f"completing {args.data}: {described}")
+    start = time.perf_counter()
+    success = False
+    try:
+        with (
+            warnings.catch_warnings(record=True) as caught,
+            contextlib.redirect_stdout(progress),
+        ):
+            warnings.simplefilter("always", ConvergenceWarning)
+            model.fit(X[train], y[train])
+        success = True
+    finally:
+        progress.close(success)
+    seconds = time.perf_counter() - start
+    alphas = getattr(model, "alphas_", None)
+    if args.alpha != "auto":
+        how = "given"
+    elif alphas is not None:
+        how = f"chosen among {len(alphas)} on a validation split of the training set"
+    else:  # too few ratings to hold any out
+        how = "--alpha auto on too few ratings to choose one"
+    if model.validation_rmse_ is not None:
+        # early stopping: the fit ran on and kept its best validation iterate
+        stop = (
+            f"{len(model.validation_rmse_) - 1} iterations, kept iteration "
+            f"{model.best_iteration_} of lowest validation RMSE "
+            f"{np.min(model.validation_rmse_):.4f} ({model.stop_reason_})"
+        )
+    else:
+        stop = f"{model.n_iter_} iterations ({model.stop_reason_})"
+    lines = [
+        read,
+        f"fitted {described}: alpha {model.alpha_:.4g} ({how}); {stop} in "
+        f"{seconds:.2f} s",
+    ]
+    train_rmse = _rmse(model, X[train], y[train])
+    test_rmse = baseline_rmse = math.nan
+    if n_test:
+        test_rmse = _rmse(model, X[test], y[test])
+        if args.n_components == 0:
+            baseline_rmse, versus = test_rmse, "(this is the bias-only model)"
+        else:
+            baseline = make(0)
+            with warnings.catch_warnings(record=True) as more:
+                warnings.simplefilter("always", ConvergenceWarning)
+                baseline.fit(X[train], y[train])
+            caught += [f"(bias-only baseline) {w.message}" for w in more]
+            baseline_rmse = _rmse(baseline, X[test], y[test])
+            versus = (
+                f"vs {baseline_rmse:.4f} for the bias-only baseline "
+                f"({test_rmse / baseline_rmse:.3f}x)"
+                if baseline_rmse > 0
+                else f"vs {baseline_rmse:.4f} for the bias-only baseline"
+            )
+        lines.append(
+            f"held-out RMSE {test_rmse:.4f} on {n_test} ratings {versus}; "
+            f"ratings' standard deviation {np.std(y[test]):.4f}"
+        )
+    else:
+        lines.append(
+            f"training RMSE {train_rmse:.4f} on {n} ratings (--test-fraction 0: "
+            "nothing held out)"
+        )
+    if out is not None:
+        arrays = dict(
+            row_ids=info["row_ids"][model.row_ids_],
+            column_ids=info["column_ids"][model.column_ids_],
+            global_mean=model.global_mean_,
+            row_bias=model.row_bias_,
+            column_bias=model.column_bias_,
+            row_factors=model.row_factors_,
+            column_factors=model.column_factors_,
+            alpha=model.alpha_,
+            test_rmse=test_rmse,
+            baseline_rmse=baseline_rmse,
+            train_rmse=train_rmse,
+            n_iter=model.n_iter_,
+            stop_reason=model.stop_reason_,
+            optimizer=args.optimizer,
+        )
+        out.save(lambda temporary: _write_with(temporary, np.savez, **arrays))
+        lines.append(
+            f"saved {out.path}: row_ids ({len(arrays['row_ids'])}), column_ids "
+            f"({len(arrays['column_ids'])}), global_mean, row_bias, column_bias, "
+            f"row_factors ({len(arrays['row_ids'])}x{args.n_components}), "
+            f"column_factors ({len(arrays['column_ids'])}x{args.n_components}); "
+            "rating ≈ global_mean + row_bias[u] + column_bias[i] + "
+            "row_factors[u] @ column_factors[i]"
+        )
+    print("\n".join(lines))
+    if (
+        args.format == "auto"
+        and info["source"].startswith("a dense")
+        and (args.data.lower().endswith(".csv") and n_columns == 3)
+    ):
+        print(
+            f"note: {args.data} was read as a dense matrix of 3 columns; for "
+            "row,column,value lines without a header give --format triples",
+            file=sys.stderr,
+        )
+    for warning in caught:
+        print(f"warning: {getattr(warning, 'message', warning)}", file=sys.stderr)
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """Errors on one line (``skfactor: error: …``), exit code 2."""
 
@@ -722,6 +1116,16 @@ def _learning_rate(text):
     return _parse(
         text, float, lambda v: 0 < v < math.inf, "a positive number or 'auto'"
     )
+
+
+def _alpha(text):
+    if text == "auto":
+        return text
+    return _parse(text, float, lambda v: 0 <= v < math.inf, "a number >= 0 or 'auto'")
+
+
+def _fraction(text):
+    return _parse(text, float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 
 
 def _seed(text):
@@ -861,6 +1265,71 @@ def build_parser():
     fit.add_argument("--out", metavar="FILE.npz", help="where to save the factors")
     fit.add_argument("--quiet", action="store_true", help="no progress lines")
     fit.set_defaults(run=_run_fit, options=_option_names(fit))
+
+    complete = sub.add_parser(
+        "complete",
+        **helpful,
+        help="fit the observed ratings of a matrix or of row,column,value "
+        "triples; the held-out RMSE",
+        description="Fit MatrixCompletionRegressor to the observed ratings of DATA, "
+        "holding out --test-fraction of them, and print the held-out RMSE next "
+        "to the bias-only baseline's.",
+    )
+    complete.add_argument(
+        "data",
+        metavar="DATA",
+        help="a .mtx file (its stored entries), a dense .npy/.csv matrix (NaN or "
+        "empty cells unobserved) or a .csv of row,column,value lines",
+    )
+    complete.add_argument(
+        "--format",
+        choices=("auto", "matrix", "triples"),
+        default="auto",
+        help="how to read DATA; auto: triples for a .csv whose first line is a "
+        "header of three names (user,item,rating), a matrix otherwise",
+    )
+    complete.add_argument(
+        "--triples",
+        dest="format",
+        action="store_const",
+        const="triples",
+        default=argparse.SUPPRESS,
+        help="the same as --format triples",
+    )
+    complete.add_argument(
+        "--n-components",
+        type=_nonnegative_int,
+        default=10,
+        help="width of the factors (0: the bias-only model)",
+    )
+    complete.add_argument(
+        "--optimizer",
+        default="heavy_ball",
+        choices=list(OPTIMIZERS),
+        help="update rule",
+    )
+    complete.add_argument(
+        "--alpha",
+        type=_alpha,
+        default="auto",
+        help="count-weighted ridge: a number >= 0, or 'auto' (chosen on a "
+        "validation split of the training ratings)",
+    )
+    complete.add_argument(
+        "--test-fraction",
+        type=_fraction,
+        default=0.2,
+        help="ratings held out at random for the test RMSE (0: fit on all)",
+    )
+    complete.add_argument(
+        "--max-iter", type=_positive_int, default=1000, help="iterations at most"
+    )
+    complete.add_argument(
+        "--random-state", type=_seed, default=0, help="seed of the split and the fit"
+    )
+    complete.add_argument("--out", metavar="FILE.npz", help="where to save the model")
+    complete.add_argument("--quiet", action="store_true", help="no progress lines")
+    complete.set_defaults(run=_run_complete, options=_option_names(complete))
     return parser
 
 

@@ -101,6 +101,15 @@ class _Ids:
     @classmethod
     def fit(cls, values, name):
         """The ids of ``values`` and their codes."""
+        if values.dtype.kind in "iu" and len(values):
+            low, high = int(values.min()), int(values.max())
+            if low >= 0 and high < 4 * len(values) + 1024:
+                # non-negative integer ids, not too sparse: by counting
+                present = np.zeros(high + 1, dtype=bool)
+                present[values] = True
+                categories = np.flatnonzero(present).astype(values.dtype)
+                code = np.cumsum(present) - 1
+                return cls(categories), code[values]
         try:
             categories, codes = np.unique(values, return_inverse=True)
         except TypeError as error:
@@ -218,9 +227,16 @@ class _Problem:
         self.weights = weights
         self.rank, self.biases = estimator.n_components, estimator.fit_biases
         self._base = None
+        self._objectives = {}
         self.held = None
 
     def objective(self, alpha):
+        alpha = float(alpha)
+        if alpha not in self._objectives:
+            self._objectives[alpha] = self._objective(alpha)
+        return self._objectives[alpha]
+
+    def _objective(self, alpha):
         if self._base is None:
             self._base = CompletionObjective(
                 self.rows,

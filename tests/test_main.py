@@ -255,3 +255,176 @@ def test_fit_csv_with_missing_cells(tmp_path, capsys):
     assert (
         f"{int(missing.sum())} missing entries" in out and "(observed entries)" in out
     )
+
+
+# -- skfactor complete -----------------------------------------------------------
+import re  # noqa: E402
+
+from skfactor.datasets import make_ratings  # noqa: E402
+
+_HELD_OUT = re.compile(
+    r"held-out RMSE ([\d.]+) on (\d+) ratings vs ([\d.]+) for the bias-only baseline"
+)
+
+
+@pytest.fixture
+def ratings():
+    """3000 ratings of a 200 x 150 matrix (10 % observed), rank 3 plus noise."""
+    X, y, _ = make_ratings(
+        200, 150, 3000, rank=3, noise=0.3, signal=1.0, random_state=0
+    )
+    return X, y
+
+
+def _held_out(out):
+    match = _HELD_OUT.search(out)
+    assert match, out
+    return float(match[1]), int(match[2]), float(match[3])
+
+
+def test_complete_mtx_fits_the_stored_entries_only(ratings, tmp_path, capsys):
+    X, y = ratings
+    S = sp.coo_matrix((y, (X[:, 0], X[:, 1])), shape=(200, 150))
+    scipy.io.mmwrite(tmp_path / "r.mtx", S)
+    assert main(["complete", str(tmp_path / "r.mtx")]) == 0
+    out, progress = capsys.readouterr()
+    assert "[MatrixCompletionRegressor]" in progress  # progress goes to stderr
+    assert "[MatrixCompletionRegressor]" not in out
+    lines = out.splitlines()
+    assert len(lines) == 3
+    assert "3000 ratings, 200 rows x 150 columns (density 10%)" in lines[0]
+    assert "stored entries" in lines[0]
+    assert "alpha " in lines[1] and "iteration" in lines[1] and " s" in lines[1]
+    rmse, n_test, baseline = _held_out(lines[2])
+    assert n_test == 600  # --test-fraction 0.2
+    assert rmse < 0.9 * baseline  # the low-rank part helps
+    # the unrated cells as zeros: even the best rank-10 fit of the filled
+    # matrix, scored on the ratings it saw, is far off
+    D = S.toarray()
+    U, s, Vt = np.linalg.svd(D, full_matrices=False)
+    as_zeros = ((U[:, :10] * s[:10]) @ Vt[:10])[X[:, 0], X[:, 1]]
+    zeros_rmse = np.sqrt(np.mean((as_zeros - y) ** 2))
+    assert rmse < 0.5 * zeros_rmse
+
+
+def test_complete_triples_with_string_ids_round_trip(ratings, tmp_path, capsys):
+    X, y = ratings
+    users = np.array([f"user {u}" for u in range(200)])
+    users[0] = "Smith, J"  # a quoted cell
+    items = 1000 + np.arange(150)  # integer ids stay integer labels
+    text = "user,item,rating\n" + "".join(
+        f'"{users[u]}",{items[i]},{v:g}\n' for (u, i), v in zip(X, y)
+    )
+    (tmp_path / "t.csv").write_text(text)
+    target = tmp_path / "model.npz"
+    argv = ["complete", str(tmp_path / "t.csv"), "--n-components", "3", "--quiet"]
+    assert main([*argv, "--test-fraction", "0", "--out", str(target)]) == 0
+    out, err = capsys.readouterr()
+    assert "[MatrixCompletionRegressor]" not in out + err
+    assert "3000 ratings, 200 rows x 150 columns" in out
+    assert "triples (user, item, rating)" in out
+    assert "training RMSE" in out and "held-out" not in out
+    assert f"saved {target}" in out
+    saved = np.load(target)  # no pickles: plain string and integer arrays
+    row_ids, column_ids = saved["row_ids"], saved["column_ids"]
+    assert row_ids.dtype.kind == "U" and set(row_ids) == set(users)
+    assert column_ids.dtype.kind == "i" and set(column_ids) == set(items)
+    assert saved["row_factors"].shape == (200, 3)
+    assert saved["column_factors"].shape == (150, 3)
+    assert np.isnan(saved["test_rmse"])
+    # the saved model predicts the ratings: ids looked up in the saved ids
+    u = np.searchsorted(row_ids, users[X[:, 0]])
+    i = np.searchsorted(column_ids, items[X[:, 1]])
+    pred = (
+        saved["global_mean"]
+        + saved["row_bias"][u]
+        + saved["column_bias"][i]
+        + np.einsum("ij,ij->i", saved["row_factors"][u], saved["column_factors"][i])
+    )
+    rmse = np.sqrt(np.mean((pred - y) ** 2))
+    np.testing.assert_allclose(rmse, saved["train_rmse"], rtol=1e-6)
+    assert f"training RMSE {rmse:.4f} on 3000 ratings" in out
+    assert rmse < 0.9 * np.std(y)
+
+
+def test_complete_dense_csv_with_empty_cells(ratings, tmp_path, capsys):
+    X, y = ratings
+    cells = np.full((200, 150), "", dtype=object)
+    cells[X[:, 0], X[:, 1]] = [f"{v:g}" for v in y]
+    text = "\n".join(",".join(row) for row in cells) + "\n"
+    (tmp_path / "d.csv").write_text(text)
+    argv = ["complete", str(tmp_path / "d.csv"), "--quiet", "--alpha", "0.05"]
+    assert main([*argv, "--optimizer", "precgd", "--n-components", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "3000 ratings, 200 rows x 150 columns" in out
+    assert "27000 missing entries unobserved" in out
+    assert "alpha 0.05 (given)" in out
+    rmse, n_test, baseline = _held_out(out)
+    assert n_test == 600 and rmse < 0.9 * baseline
+
+
+def test_complete_bias_only(ratings, tmp_path, capsys):
+    X, y = ratings
+    D = np.full((200, 150), np.nan)
+    D[X[:, 0], X[:, 1]] = y
+    np.save(tmp_path / "d.npy", D)
+    argv = ["complete", str(tmp_path / "d.npy"), "--n-components", "0", "--quiet"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "0 components" in out and "(this is the bias-only model)" in out
+
+
+@pytest.mark.parametrize(
+    "content, extra, message",
+    [
+        (None, [], "no such file"),
+        (
+            b"user,item,rating\nalice,x,5\nbob,x,five\n",
+            [],
+            "line 3, column 3: 'five' is not a number",
+        ),
+        (b"user,item,rating\nalice,x,5\nbob,x\n", [], "line 3 has 2 values"),
+        (b"alice,x,5\nbob,x,4\n", [], "give --format triples"),
+        (
+            b"user,item,rating\na,x,5\nb,x,4\nc,y,3\n",
+            ["--test-fraction", "0.5"],
+            "holds out 2 of 3 ratings, which leaves 1 to fit",
+        ),
+        (b"u,i,r\na,x,5\n", ["--test-fraction", "1"], "--test-fraction: must be"),
+        (b"u,i,r\na,x,5\n", ["--test-fraction", "-0.1"], "--test-fraction: must be"),
+        (b"u,i,r\na,x,5\n", ["--alpha", "big"], "--alpha: must be a number >= 0"),
+        (b"u,i,r\na,x,5\n", ["--alpha", "-1"], "--alpha: must be a number >= 0"),
+        (
+            b"u,i,r\na,x,5\n",
+            ["--out", "/no/such/folder/m.npz"],
+            "does not exist",
+        ),
+    ],
+)
+def test_complete_bad_inputs_give_one_line_errors(
+    tmp_path, capsys, content, extra, message
+):
+    target = tmp_path / "ratings.csv"
+    if content is not None:
+        target.write_bytes(content)
+    assert main(["complete", str(target), "--quiet", *extra]) == 2
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and err.startswith("skfactor complete: error:")
+    assert message in err and not out
+
+
+def test_complete_errors_never_show_tracebacks(tmp_path):
+    (tmp_path / "bad.csv").write_text("user,item,rating\nalice,x,five\n")
+    for argv in (
+        ["complete"],
+        ["complete", str(tmp_path / "bad.csv")],
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "skfactor", *argv],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 2, argv
+        assert "Traceback" not in proc.stderr
+        assert proc.stderr.count("\n") == 1, proc.stderr

@@ -38,6 +38,8 @@ network (``len(hidden_layer_sizes) + 1``)::
     MatrixSensingPrecGD (dense, symmetric and completion)
       y → c·y        coef_: 1                       2   -1             0
       X → c·X        coef_: -1                      0   -1             -2
+    MatrixCompletionRegressor (X holds ids)
+      y → c·y        predict(X): 1                  2   -1             0
     LinearNetRegressor (N layers)
       y → c·y        coef_: 1, intercept_: 1        2   -2(N-1)/N      0
       X → c·X        coef_: -1, intercept_: 0       0   -2/N           -2
@@ -71,6 +73,7 @@ from skfactor import (
     FactorizationNAG,
     LinearNetRegressor,
     LowRankImputer,
+    MatrixCompletionRegressor,
     MatrixSensingPrecGD,
 )
 from skfactor._initializers import starts_for
@@ -79,6 +82,7 @@ from skfactor.datasets import (
     make_low_rank_matrix,
     make_matrix_completion,
     make_matrix_sensing,
+    make_ratings,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -211,6 +215,15 @@ def _symmetric_sensing_data():
 def _completion_data():
     X, y, _ = make_matrix_completion(30, 20, 2, fraction=0.4, random_state=0)
     return X, y
+
+
+def _ratings_data():
+    X, y, _ = make_ratings(40, 30, 500, rank=2, random_state=0)
+    return X, y
+
+
+def _ratings_model(est, X, y):
+    return {"predict(X)": est.predict(X)}
 
 
 def _tall_net_data():
@@ -360,6 +373,24 @@ PROBLEMS = {
             optimizers=OPTIMIZERS,
             inits=SENSING_INITS,
             default_optimizer="precgd",
+            default_init="small_random",
+            full_product=False,
+        ),
+        Problem(
+            name="ratings",
+            make_data=_ratings_data,
+            make_estimator=lambda optimizer, init: MatrixCompletionRegressor(
+                3,
+                alpha=0.1,
+                early_stopping=False,
+                **_common(optimizer, init, max_iter=100),
+            ),
+            model=_ratings_model,
+            # X holds ids: only the ratings scale
+            scalings=(Scaling("y", {"predict(X)": 1}, 2, -1, 0),),
+            optimizers=OPTIMIZERS,
+            inits=SENSING_INITS,
+            default_optimizer="heavy_ball",
             default_init="small_random",
             full_product=False,
         ),

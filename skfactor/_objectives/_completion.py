@@ -156,8 +156,8 @@ class CompletionObjective(Objective):
         order = np.lexsort((cols, rows))
         self.rows = np.asarray(rows)[order].astype(index, copy=False)
         self.cols = np.asarray(cols)[order].astype(index, copy=False)
-        self.y = y[order]
-        self.n_samples = N = len(self.y)
+        y = y[order]
+        self.n_samples = N = len(y)
         if sample_weight is None:
             self.weights = None
             V = float(N)
@@ -177,19 +177,18 @@ class CompletionObjective(Objective):
         self._row_scale = s_u.astype(self.dtype)
         self._col_scale = s_i.astype(self.dtype)
         self._c1 = (n2 / n1) ** 0.25
-        self.mean = mean = self._mean(self.y)
-        self._centred = self.y - np.asarray(mean, dtype=self.dtype)
-        spread = math.sqrt(
-            max(self._mean(np.square(self.y - mean, dtype=np.float64)), 0)
-        )
+        # the ratings are kept centred only (one N-vector)
+        self.mean = mean = self._mean(y)
+        self._centred = y - np.asarray(mean, dtype=self.dtype)
+        del y
+        variance = max(self._mean(np.square(self._centred, dtype=np.float64)), 0.0)
+        spread = math.sqrt(variance)
         if not spread > 0:
-            spread = float(np.max(np.abs(self.y), initial=0.0)) or 1.0
+            spread = abs(mean) or 1.0
         self.spread = spread  # σ
         self.alpha = float(alpha)
         self.penalty = self.alpha * spread / math.sqrt(n1 * n2)
-        self.reference_loss = 0.5 * self._mean(
-            np.square(self.y - mean, dtype=np.float64)
-        )
+        self.reference_loss = 0.5 * variance
         # the pattern (row-sorted), its data written per pass; the column
         # side reads it transposed (CSC): no second copy, no permutation
         indptr = np.zeros(n1 + 1, dtype=index)
@@ -287,7 +286,8 @@ class CompletionObjective(Objective):
 
     # -- loss and gradients ---------------------------------------------------
     def _residual(self, point):
-        """``ρ = ŷ − y``, cached (in the data's dtype)."""
+        """``ρ = ŷ − y``, cached until the point's gradient is taken (the
+        solver keeps points, and an N-vector each would add up)."""
         rho = point.cache.get("rho")
         if rho is None:
             rho = self.measure(point)
@@ -318,16 +318,22 @@ class CompletionObjective(Objective):
             point.cache["value"] = f
         return f
 
-    def _weights_of(self, point):
-        """``q = vρ/V`` (sorted order)."""
-        q = point.cache.get("q")
-        if q is None:
-            rho = self._residual(point)
-            q = rho * np.asarray(1.0 / self.total_weight, dtype=rho.dtype)
-            if self.weights is not None:
-                q *= self.weights
-            point.cache["q"] = q
+    def _weights_of(self, point, out=None):
+        """``q = vρ/V`` (sorted order), into ``out`` if given."""
+        rho = self._residual(point)
+        q = np.multiply(
+            rho, np.asarray(1.0 / self.total_weight, dtype=rho.dtype), out=out
+        )
+        if self.weights is not None:
+            q *= self.weights
         return q
+
+    def _load(self, point):
+        """Write the point's ``q`` into the pattern's data; ρ is then dropped
+        from the cache (the gradient is its last use)."""
+        self._weights_of(point, out=self._by_row.data)
+        point.cache.pop("rho", None)
+        return self._by_row
 
     def _finish(self, G, point, i):
         """Divide by the count scales, add the ridge, zero the fixed column."""
@@ -341,25 +347,21 @@ class CompletionObjective(Objective):
 
     def _product(self, point, i):
         """``Σ_{e∈row} qₑ·(partner's scaled row)`` for every row of block i."""
-        q = self._weights_of(point)
         Lh, Rh = self._scaled(point)
-        E = self._by_row
-        E.data[:] = q
+        E = self._load(point)
         return np.asarray(E @ Rh) if i == 0 else np.asarray(E.T @ Lh)
 
     def grad_block(self, point, i):
         return self._finish(self._product(point, i), point, i)
 
     def grad(self, point):
-        q = self._weights_of(point)
         Lh, Rh = self._scaled(point)
-        E = self._by_row
-        E.data[:] = q
+        E = self._load(point)
         # both products at once (they only read the pattern)
         first, second = _both(
             lambda: np.asarray(E @ Rh),
             lambda: np.asarray(E.T @ Lh),
-            _workers(len(q)) > 1,
+            _workers(self.n_samples) > 1,
         )
         return [self._finish(first, point, 0), self._finish(second, point, 1)]
 
@@ -382,10 +384,14 @@ class CompletionObjective(Objective):
         w = self.weights
         n1, n2 = self.shape
         b, c = np.zeros(n1), np.zeros(n2)
+        sweeps = _BASELINE_SWEEPS
+        zero = getattr(self, "_zero_baseline", None)
+        if zero is not None:  # from the unregularized one: a few sweeps
+            b, c, sweeps = zero[1].copy(), zero[2].copy(), 3
         if self.biases:
             shrink = 1.0 + alpha
             centred = self._centred.astype(np.float64)
-            for _ in range(_BASELINE_SWEEPS):
+            for _ in range(sweeps):
                 r = centred - c[self.cols]
                 b = np.bincount(self.rows, r if w is None else w * r, n1)
                 b /= np.maximum(self.row_counts * shrink, 1e-300)
@@ -470,26 +476,24 @@ class CompletionObjective(Objective):
             r *= n1 * n2 / self.total_weight
             r /= self._row_scale.astype(np.float64)[self.rows]
             r /= self._col_scale.astype(np.float64)[self.cols]
-            # copies of the pattern: summing duplicates rewrites it in place
+            # a repeated entry stays two entries: products sum them
             T = sp.csr_matrix(
-                (r.astype(self.dtype), self.cols.copy(), self._by_row.indptr.copy()),
+                (r.astype(self.dtype), self.cols, self._by_row.indptr),
                 shape=(n1, n2),
             )
-            T.sum_duplicates()
             self._target = T
         return self._target
 
     @property
     def saddle_loss(self):
-        """The loss of the baseline (the bias-only model, low-rank part 0)."""
+        """The data term of the unregularized baseline (the bias-only model,
+        low-rank part 0): the saddle a small start sits near, and for α > 0
+        a bar below the regularized saddle's loss."""
         loss = getattr(self, "_saddle_loss", None)
         if loss is None:
-            n1, n2 = self.shape
-            zeros = [np.zeros((n1, self.rank)), np.zeros((n2, self.rank))]
-            zeros = [Z.astype(self.dtype) for Z in zeros]
-            loss = self._saddle_loss = self.value(
-                self.point(self.complete_start(zeros))
-            )
+            _, b, c = self.baseline(alpha=0.0)
+            r = self._centred.astype(np.float64) - b[self.rows] - c[self.cols]
+            loss = self._saddle_loss = 0.5 * self._mean(r * r)
         return loss
 
     def damping_floor(self):
