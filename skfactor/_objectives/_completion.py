@@ -44,10 +44,15 @@ def _workers(n):
     return max(1, min(blas_threads(), os.cpu_count() or 1, 8))
 
 
-def rowwise_dots(L, R, rows, cols, out=None):
+def rowwise_dots(L, R, rows, cols, out=None, finish=None):
     """``out[e] = ⟨L[rows[e]], R[cols[e]]⟩``: the model at the entries, in
     chunks (the gathered rows never exceed a chunk), on the BLAS pool's
-    number of threads."""
+    number of threads.
+
+    ``finish(start, stop)``, if given, runs on each chunk of ``out`` while
+    it is in the cache and returns a number; the sum over the chunks is then
+    returned with ``out``.
+    """
     n = len(rows)
     if out is None:
         out = np.empty(n, dtype=np.result_type(L, R))
@@ -55,6 +60,7 @@ def rowwise_dots(L, R, rows, cols, out=None):
     chunk = int(min(4096, max(512, _CHUNK_ELEMENTS // max(L.shape[1], 1))))
 
     def run(lo, hi):
+        total = 0.0
         for start in range(lo, hi, chunk):
             stop = min(start + chunk, hi)
             np.einsum(
@@ -63,17 +69,19 @@ def rowwise_dots(L, R, rows, cols, out=None):
                 R.take(cols[start:stop], axis=0),
                 out=out[start:stop],
             )
+            if finish is not None:
+                total += finish(start, stop)
+        return total
 
     workers = _workers(n)
     if workers == 1:
-        run(0, n)
-        return out
-    bounds = np.linspace(0, n // chunk, workers + 1).astype(int) * chunk
-    bounds[-1] = n
-    futures = [_pool().submit(run, lo, hi) for lo, hi in itertools.pairwise(bounds)]
-    for future in futures:
-        future.result()
-    return out
+        total = run(0, n)
+    else:
+        bounds = np.linspace(0, n // chunk, workers + 1).astype(int) * chunk
+        bounds[-1] = n
+        futures = [_pool().submit(run, lo, hi) for lo, hi in itertools.pairwise(bounds)]
+        total = sum(future.result() for future in futures)
+    return out if finish is None else (out, total)
 
 
 def _both(first, second, parallel):
@@ -286,14 +294,35 @@ class CompletionObjective(Objective):
 
     # -- loss and gradients ---------------------------------------------------
     def _residual(self, point):
-        """``ρ = ŷ − y``, cached until the point's gradient is taken (the
-        solver keeps points, and an N-vector each would add up)."""
-        rho = point.cache.get("rho")
-        if rho is None:
-            rho = self.measure(point)
-            rho -= self._centred
-            point.cache["rho"] = rho
-        return rho
+        """``q = vρ/V`` with ``ρ = ŷ − y`` (sorted order), and the data term
+        ``½Σvρ²/V``, from one pass over the ratings: each chunk of the model
+        becomes ``q`` and adds to the sum while it is in the cache. ``q`` is
+        cached until the point's gradient is taken (the pattern then holds
+        it as its data: the solver keeps points, and an N-vector each would
+        add up)."""
+        q = point.cache.get("q")
+        if q is None:
+            Lh, Rh = self._scaled(point)
+            centred, w = self._centred, self.weights
+            inverse = np.asarray(1.0 / self.total_weight, dtype=self.dtype)
+            q = np.empty(self.n_samples, dtype=self.dtype)
+
+            def finish(start, stop):
+                chunk = q[start:stop]
+                chunk -= centred[start:stop]
+                if w is None:
+                    energy = float(np.dot(chunk, chunk))
+                    chunk *= inverse
+                else:
+                    weighted = w[start:stop] * chunk
+                    energy = float(np.dot(weighted, chunk))
+                    np.multiply(weighted, inverse, out=chunk)
+                return energy
+
+            q, energy = rowwise_dots(Lh, Rh, self.rows, self.cols, q, finish)
+            point.cache["q"] = q
+            point.cache["data_loss"] = 0.5 * energy / self.total_weight
+        return q
 
     def intercept(self, factors=None):
         """The global mean μ (the data's weighted mean: it does not depend on
@@ -312,28 +341,19 @@ class CompletionObjective(Objective):
     def value(self, point):
         f = point.cache.get("value")
         if f is None:
-            rho = self._residual(point)
-            data = 0.5 * self._mean(np.square(rho, dtype=np.float64))
-            f = data + self._penalty_value(point)
+            if "data_loss" not in point.cache:
+                self._residual(point)
+            f = point.cache["data_loss"] + self._penalty_value(point)
             point.cache["value"] = f
         return f
 
-    def _weights_of(self, point, out=None):
-        """``q = vρ/V`` (sorted order), into ``out`` if given."""
-        rho = self._residual(point)
-        q = np.multiply(
-            rho, np.asarray(1.0 / self.total_weight, dtype=rho.dtype), out=out
-        )
-        if self.weights is not None:
-            q *= self.weights
-        return q
-
     def _load(self, point):
-        """Write the point's ``q`` into the pattern's data; ρ is then dropped
-        from the cache (the gradient is its last use)."""
-        self._weights_of(point, out=self._by_row.data)
-        point.cache.pop("rho", None)
-        return self._by_row
+        """The pattern with the point's ``q`` as its data (no copy); ``q``
+        then leaves the point's cache (the gradient is its last use)."""
+        E = self._by_row
+        E.data = self._residual(point)
+        point.cache.pop("q", None)
+        return E
 
     def _finish(self, G, point, i):
         """Divide by the count scales, add the ridge, zero the fixed column."""
@@ -518,7 +538,7 @@ class CompletionObjective(Objective):
 
     def _gradient_matrix(self, point):
         """``E = ∇_M f`` in the count-scaled coordinates (sparse n1×n2)."""
-        q = self._weights_of(point)
+        q = self._residual(point)
         data = q / self._row_scale[self.rows]
         data /= self._col_scale[self.cols]
         return sp.csr_matrix((data, self.cols, self._by_row.indptr), shape=self.shape)
