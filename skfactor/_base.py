@@ -66,6 +66,14 @@ def check_sample_weight(sample_weight, X):
             "sample_weight sums to zero: at least one sample needs a positive weight."
         )
     keep = w > 0
+    low = float(w[keep].min())
+    if low < np.finfo(np.float64).eps * top:
+        raise ValueError(
+            f"sample_weight spans {top / low:.1e}: beyond 1/eps of float64, the "
+            "lightest samples add nothing to the loss next to the heaviest (their "
+            "sums round them away). Clip the weights to a range of at most 1e15, "
+            "or drop the samples that should not count (weight 0)."
+        )
     return w[keep] / top, (None if keep.all() else np.flatnonzero(keep))
 
 
@@ -323,6 +331,9 @@ class FirstOrderEstimatorMixin(DocLinkMixin, CallbackSupportMixin):
         optimizer = make_optimizer(self.optimizer, 1.0, momentum=self.momentum)
         check_objective(optimizer, objective)
         init = self.init if init is None else init
+        if warm is not None:
+            # None when the data's scale is unknown (all zero): a fresh start
+            warm = self._rescaled_warm(warm, unit)
         start = None
         if warm is None and isinstance(init, str):
             start = check_start(init, objective)
@@ -344,8 +355,6 @@ class FirstOrderEstimatorMixin(DocLinkMixin, CallbackSupportMixin):
             damping = unit.damping_to_internal(float(damping))
         optimizer.damping = damping = resolve_damping(optimizer, objective, damping)
         start_step = start_learning_rate(start, objective, user_lr)
-        if warm is not None:
-            warm = self._rescaled_warm(warm, unit)
         if warm is not None:
             factors = unit.factors_to_internal(warm)
         elif start is None:

@@ -1,5 +1,6 @@
 """MatrixCompletionRegressor: ratings in, predictions at (row, column) pairs out."""
 
+import contextlib
 import math
 from numbers import Integral, Real
 
@@ -68,6 +69,8 @@ def ratings_from_sparse(matrix):
     >>> X.tolist(), y.tolist()
     ([[0, 0], [0, 2], [1, 1]], [5.0, 3.0, 4.0])
     """
+    if np.iscomplexobj(matrix.data if sp.issparse(matrix) else np.asarray(matrix)):
+        raise TypeError("ratings_from_sparse: ratings cannot be complex numbers.")
     if sp.issparse(matrix):
         coo = sp.coo_matrix(matrix)
         rows, cols, values = coo.row, coo.col, coo.data
@@ -127,11 +130,24 @@ class _Ids:
             return np.full(len(values), -1, dtype=np.intp)
         try:
             position = np.searchsorted(categories, values)
-        except TypeError:  # ids of another kind than the fit's: all unknown
-            return np.full(len(values), -1, dtype=np.intp)
-        position = np.minimum(position, len(categories) - 1)
-        known = categories[position] == values
-        return np.where(known, position, -1)
+            position = np.minimum(position, len(categories) - 1)
+            known = np.asarray(categories[position] == values, dtype=bool)
+            return np.where(known, position, -1)
+        except (TypeError, ValueError):
+            pass
+        # ids of several kinds (some not comparable with the fit's): one at
+        # a time, each unknown unless it equals a category
+        lookup = {}
+        for code, category in enumerate(categories):
+            with contextlib.suppress(TypeError):
+                lookup[category] = code
+        codes = np.full(len(values), -1, dtype=np.intp)
+        for e, value in enumerate(values):
+            try:
+                codes[e] = lookup.get(value, -1)
+            except TypeError:  # unhashable, or no truth value (pd.NA)
+                pass
+        return codes
 
 
 class _EarlyStopper:
@@ -223,6 +239,9 @@ class _Problem:
         self.row_ids, self.rows = _Ids.fit(X[:, 0], "row")
         self.col_ids, self.cols = _Ids.fit(X[:, 1], "column")
         self.shape = (len(self.row_ids.categories), len(self.col_ids.categories))
+        # the factors' memory, before anything of their size is allocated
+        width = estimator.n_components + (2 if estimator.fit_biases else 0)
+        estimator._check_widths([(n, width) for n in self.shape], y.dtype)
         self.unit, self.y_fit, _ = DataUnit.from_data(y)
         self.weights = weights
         self.rank, self.biases = estimator.n_components, estimator.fit_biases
@@ -537,11 +556,40 @@ class MatrixCompletionRegressor(
 
     # -- validation -------------------------------------------------------------
     def _validate_X(self, X, y="no_validation", reset=True):
-        kwargs = {"dtype": None, "ensure_min_samples": 1}
-        if isinstance(y, str) and y == "no_validation":
-            X = validate_data(self, X, reset=reset, **kwargs)
-        else:
-            X, y = validate_data(self, X, y, reset=reset, y_numeric=True, **kwargs)
+        name = type(self).__name__
+        kwargs = {"dtype": None, "ensure_min_samples": 1 if reset else 0}
+        if getattr(X, "ndim", 2) == 1 or (
+            isinstance(X, (list, tuple)) and X and np.ndim(X[0]) == 0
+        ):
+            raise ValueError(
+                f"{name} takes X of shape (n_ratings, 2): a (row id, column id) "
+                "pair per rating; got a 1-D array. Stack the two id columns, "
+                "e.g. np.column_stack([users, items])."
+            )
+        try:
+            if isinstance(y, str) and y == "no_validation":
+                X = validate_data(self, X, reset=reset, **kwargs)
+            else:
+                X, y = validate_data(self, X, y, reset=reset, y_numeric=True, **kwargs)
+        except TypeError as error:
+            if "ambiguous" in str(error):  # pd.NA among the ids
+                raise ValueError(
+                    f"{name}: X contains missing ids (pd.NA): every rating needs "
+                    "a row id and a column id; drop the ratings without one."
+                ) from None
+            raise
+        except ValueError as error:
+            text = str(error)
+            if "NaN" in text and "Input X" in text:
+                raise ValueError(
+                    f"{name}: X contains NaN ids: every rating needs a row id "
+                    "and a column id; drop the ratings without one."
+                ) from None
+            if "could not convert" in text:
+                raise ValueError(
+                    f"{name}: y must hold numeric ratings; {text}."
+                ) from None
+            raise
         if X.shape[1] != 2:
             raise ValueError(
                 f"{type(self).__name__} takes X of shape (n_ratings, 2): a "
@@ -585,6 +633,24 @@ class MatrixCompletionRegressor(
         """
         X, y = self._validate_X(X, y, reset=True)
         self._alpha_path = None
+        if y.dtype.kind == "c":
+            raise TypeError(f"{type(self).__name__}: ratings cannot be complex.")
+        if y.dtype.kind not in "fiub":
+            raise ValueError(
+                f"{type(self).__name__}: y must hold numeric ratings; got an "
+                f"array of {y.dtype}."
+            )
+        if not np.isfinite(np.asarray(y, dtype=np.float64)).all():
+            raise ValueError(
+                f"{type(self).__name__}: y contains NaN or infinity; every rating "
+                "must be a finite number."
+            )
+        if self.n_components == 0 and not self.fit_biases:
+            raise ValueError(
+                "n_components=0 with fit_biases=False leaves nothing to fit (the "
+                "model would be the mean rating): use n_components >= 1, or "
+                "fit_biases=True for the bias-only model."
+            )
         data = {
             "X": X,
             "y": y,
@@ -704,9 +770,20 @@ class MatrixCompletionRegressor(
         model's factors (user units) and the attributes its fit published.
         """
         alpha_zero = problem.objective(0.0).alpha_zero()
+        if not alpha_zero > 1e-10:  # rounding: the bias-only model is optimal
+            alpha_zero = 0.0
         path = []  # (alpha, rmse, factors)
         published = {}  # alpha -> the attributes its fit published
         warm = self._warm_factors(problem)
+        # the path's ridges are top·2^(-j/2), j an integer (no rounding drift):
+        # top = α₀, or a warm refit's previous α (a tie keeps it)
+        top, first = alpha_zero, 2
+        previous_alpha = getattr(self, "alpha_", None)
+        if warm is not None and previous_alpha is not None and previous_alpha > 0:
+            top, first = float(previous_alpha), 0
+
+        def ridge(j):
+            return top * 2.0 ** (-j / 2.0)
 
         def evaluate(alpha, warm):
             # half the patience: a point only needs to be scored, and the
@@ -730,8 +807,8 @@ class MatrixCompletionRegressor(
                 )
             return rmse
 
-        step = math.sqrt(2.0)
-        alpha = alpha_zero / 2.0
+        j = first
+        alpha = ridge(j) if top > 0 else 0.0
         best = evaluate(alpha, warm)
         while alpha > 0.0 and path[-1][1] > 0.0:
             previous = path[-1][1]
@@ -739,18 +816,19 @@ class MatrixCompletionRegressor(
             # twice a fifth lower or more: the ridge's own bias, no noise floor
             ratios = [b / a for a, b in zip(scores[-3:-1], scores[-2:])]
             noiseless = len(ratios) == 2 and max(ratios) <= _NOISELESS_RATIO
-            alpha = alpha / step
+            j += 1
+            alpha = ridge(j)
             if noiseless or alpha < 1e-3 * alpha_zero:
                 alpha = 0.0
             rmse = evaluate(alpha, path[-1][2])
             if rmse >= best or rmse > previous * (1.0 - _FLAT_PATH):
                 break
             best = rmse
-        if min(path, key=lambda entry: entry[1]) is path[0]:
-            alpha, warm = path[0][0], path[0][2]
-            while alpha * step <= alpha_zero:  # the optimum is above the start
-                alpha *= step
-                if evaluate(alpha, warm) >= best:
+        if top > 0 and min(path, key=lambda entry: entry[1]) is path[0]:
+            j, warm = first, path[0][2]
+            while ridge(j - 1) <= alpha_zero * (1 + 1e-9) and j > 0:
+                j -= 1  # the optimum is above the start
+                if evaluate(ridge(j), warm) >= best:
                     break
                 best, warm = path[-1][1], path[-1][2]
         alpha, _, factors = min(path, key=lambda entry: entry[1])

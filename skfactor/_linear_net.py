@@ -61,6 +61,16 @@ def _statistics(X, Y, fit_intercept, weights=None):
     Yc = Y - y_mean
     squares = np.einsum("ij,ij->i", Yc, Yc, dtype=np.float64)
     yy = float(squares.sum() if weights is None else squares @ weights) / n
+    if fit_intercept:
+        # centring by subtraction cancels: what is left of a (nearly) constant
+        # feature at the level of the raw moments' rounding is noise, and a
+        # fit to it would put huge weights on it (a constant float32 column
+        # gave coefficients of ±1e4 whose predictions depended on the batch)
+        eps = 8 * float(np.finfo(X.dtype).eps)
+        x_raw = np.sqrt(np.abs(np.diag(XtX)) / n)
+        y_raw = np.sqrt(np.einsum("ij,ij->j", Y, WY, dtype=np.float64) / n)
+        S[np.abs(S) <= eps * np.outer(x_raw, x_raw)] = 0.0
+        C[np.abs(C) <= eps * np.outer(y_raw, x_raw)] = 0.0
     return S.astype(X.dtype), C.astype(X.dtype), yy, x_mean, y_mean
 
 

@@ -362,7 +362,7 @@ def test_predict_is_row_wise(planted_biases):
     order = np.random.RandomState(0).permutation(len(X))
     np.testing.assert_array_equal(model.predict(X[order]), full[order])
     np.testing.assert_array_equal(model.predict(X[:7]), full[:7])
-    with pytest.raises(ValueError, match=r"2D array"):
+    with pytest.raises(ValueError, match=r"1-D array"):
         model.predict(X[0])
     with pytest.raises(ValueError, match=r"2 features|n_ratings, 2"):
         model.predict(np.ones((3, 3)))
@@ -450,3 +450,128 @@ def test_scale_and_shift_equivariance(ratings):
         )
         assert other.alpha_ == pytest.approx(base.alpha_, rel=1e-9)
         assert abs(other.n_iter_ - base.n_iter_) <= 1
+
+
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_noisy_over_parameterized_every_optimizer(ratings, optimizer):
+    """At 4× the true rank every optimizer's held-out RMSE stays within 5 %
+    of its true-rank fit's (the ridge chosen on held-out ratings)."""
+    X, y, X_test, y_test, _ = ratings
+    rmse = {}
+    for d in (4, 16):
+        model = MatrixCompletionRegressor(d, optimizer=optimizer, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X, y)
+        rmse[d] = _rmse(model.predict(X_test), y_test)
+    assert rmse[16] <= 1.05 * rmse[4]
+
+
+def test_callbacks_see_the_fit():
+    pytest.importorskip("sklearn.callback")
+    from skfactor.callbacks import EarlyStopping, Recorder
+
+    X, y, _ = make_ratings(100, 80, 2000, rank=2, random_state=0)
+    recorder = Recorder(("loss", "relative_error"))
+    model = MatrixCompletionRegressor(
+        3, alpha=0.1, early_stopping=False, max_iter=30, random_state=0
+    ).set_callbacks(recorder)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    history = recorder.history_
+    assert len(history["loss"]) == model.n_iter_ + 1
+    np.testing.assert_allclose(history["loss"][1:], model.loss_curve_)
+    # scikit-learn's early stopping on held-out ratings, scored by RMSE
+    stop = EarlyStopping(
+        X[:300], y[:300], patience=5, scoring="neg_root_mean_squared_error"
+    )
+    model = MatrixCompletionRegressor(
+        3, alpha=0.0, early_stopping=False, max_iter=300, random_state=0
+    ).set_callbacks(stop)
+    model.fit(X[300:], y[300:])
+    assert model.stop_reason_ == "callback" and model.n_iter_ == stop.best_iteration_
+    # with alpha="auto" the callbacks see the final fit
+    recorder = Recorder(("loss",))
+    model = MatrixCompletionRegressor(3, random_state=0).set_callbacks(recorder)
+    model.fit(X, y)
+    assert len(recorder.history_["iteration"]) >= 1
+
+
+# --------------------------------------------------------------------------
+# Found by an adversarial review
+# --------------------------------------------------------------------------
+def test_all_zero_ratings_fit_the_zero_model(planted_biases):
+    X, y, _ = planted_biases
+    model = MatrixCompletionRegressor(3, random_state=0).fit(X, np.zeros(len(y)))
+    assert not model.predict(X).any()
+    warm = MatrixCompletionRegressor(3, random_state=0, warm_start=True).fit(X, y)
+    assert not warm.fit(X, np.zeros(len(y))).predict(X[:5]).any()
+
+
+@pytest.mark.parametrize("c, t", [(2.0, 0.0), (0.5, 0.0), (1.0, 1000.0), (1e5, 0.5)])
+def test_alpha_auto_is_scale_and_shift_equivariant(c, t):
+    """The path's ridges are exact multiples of α₀ (no rounding decides
+    which are tried)."""
+    X, y, _ = make_ratings(100, 80, 2000, random_state=0)
+    base = MatrixCompletionRegressor(3, random_state=0).fit(X, y)
+    other = MatrixCompletionRegressor(3, random_state=0).fit(X, c * y + t)
+    assert other.alpha_ == pytest.approx(base.alpha_, rel=1e-12)
+    np.testing.assert_allclose(
+        other.predict(X), c * base.predict(X) + t, rtol=1e-9, atol=1e-9 * c
+    )
+
+
+def test_ids_of_other_kinds_do_not_change_known_predictions(planted_biases):
+    X, y, _ = planted_biases
+    model = MatrixCompletionRegressor(2, random_state=0).fit(X, y)
+    alone = model.predict(np.array([[5, 10]], dtype=object))[0]
+    mixed = model.predict(np.array([[5, 10], ["zz", 10], [None, 3]], dtype=object))
+    assert mixed[0] == pytest.approx(alone)
+    assert mixed[1] == pytest.approx(model.global_mean_ + model.column_bias_[10])
+
+
+def test_missing_and_non_numeric_inputs_are_refused(planted_biases):
+    X, y, _ = planted_biases
+    pd = pytest.importorskip("pandas")
+    ids = X[:30].astype(object)
+    ids[0, 0] = pd.NA
+    with pytest.raises(ValueError, match="missing ids"):
+        MatrixCompletionRegressor(2).fit(ids, y[:30])
+    with pytest.raises(ValueError, match="finite"):
+        MatrixCompletionRegressor(2).fit(
+            X[:30], np.array([None] + [1.0] * 29, dtype=object)
+        )
+    with pytest.raises(ValueError, match="numeric ratings"):
+        MatrixCompletionRegressor(2).fit(X[:5], np.array(["a"] * 5))
+    with pytest.raises(ValueError, match="NaN ids"):
+        MatrixCompletionRegressor(2).fit(np.array([[0.0, np.nan], [1, 1]]), [1.0, 2])
+    with pytest.raises(ValueError, match="1-D array"):
+        MatrixCompletionRegressor(2).fit(np.arange(10), np.ones(10))
+    with pytest.raises(ValueError, match="1/eps"):
+        weights = np.r_[1e20, np.ones(len(y) - 1)]
+        MatrixCompletionRegressor(2).fit(X, y, sample_weight=weights)
+    with pytest.raises(TypeError, match="complex"):
+        ratings_from_sparse(sp.csr_matrix(np.array([[1 + 1j, 0], [0, 2]])))
+
+
+def test_widths_and_degenerate_models(planted_biases):
+    X, y, _ = planted_biases
+    with pytest.raises(ValueError, match="GiB"):
+        MatrixCompletionRegressor(10**9).fit(X, y)
+    with pytest.raises(ValueError, match="fit_biases"):
+        MatrixCompletionRegressor(0, fit_biases=False).fit(X, y)
+    # the bias-only model with a fixed ridge starts at its optimum and stops
+    model = MatrixCompletionRegressor(0, alpha=0.2, early_stopping=False).fit(X, y)
+    assert model.n_iter_ <= 25 and model.stop_reason_ in ("precision", "plateau")
+    assert MatrixCompletionRegressor(2).fit(X, y).predict(np.empty((0, 2))).shape == (
+        0,
+    )
+
+
+def test_a_warm_refit_keeps_its_ridge(planted_biases):
+    X, y, _ = make_ratings(100, 80, 2000, random_state=0)
+    model = MatrixCompletionRegressor(3, random_state=0, warm_start=True).fit(X, y)
+    first = model.alpha_
+    model.fit(X, y)
+    assert model.alpha_ == pytest.approx(first)
