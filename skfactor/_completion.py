@@ -167,8 +167,15 @@ class _EarlyStopper:
         # held-out score barely moves: patience counts from leaving it
         self.saddle = SADDLE_FRACTION * unit.loss_to_user(objective.saddle_loss)
         self.escaped = None
-        self.rows, self.cols = rows, cols  # -1: an id the fit does not know
-        self.both = (rows >= 0) & (cols >= 0)
+        # -1: an id the fit does not know. The index sets are fixed: split
+        # once, contiguous (the scores run every iteration)
+        both = (rows >= 0) & (cols >= 0)
+        self.both = np.flatnonzero(both)
+        self.both_rows, self.both_cols = rows[both], cols[both]
+        self.row_only = np.flatnonzero((rows >= 0) & ~both)
+        self.col_only = np.flatnonzero((cols >= 0) & ~both)
+        self.row_only_rows = rows[self.row_only]
+        self.col_only_cols = cols[self.col_only]
         self.y = y.astype(np.float64)
         self.weights = None if weights is None else weights.astype(np.float64)
         self.patience = patience
@@ -180,19 +187,21 @@ class _EarlyStopper:
         objective = self.objective
         internal = self.unit.factors_to_internal(factors)
         pred = np.full(len(self.y), objective.mean, dtype=np.float64)
-        rows, cols, both = self.rows, self.cols, self.both
-        if not both.all():  # an unknown id: the other's bias only
-            _, _, b, c = objective.from_coordinates(internal)
-            row_only = (rows >= 0) & ~both
-            col_only = (cols >= 0) & ~both
-            pred[row_only] += b[rows[row_only]]
-            pred[col_only] += c[cols[col_only]]
-        if both.any():  # the full coordinates: biases included
-            pred[both] += objective.model_at(internal, rows[both], cols[both])
-        residual = self.unit.response_to_user(pred) - self.y
+        if len(self.row_only) or len(self.col_only):  # the other's bias only
+            b, c = objective.biases_at(internal, self.row_only_rows, self.col_only_cols)
+            pred[self.row_only] += b
+            pred[self.col_only] += c
+        if len(self.both):  # the full coordinates: biases included
+            pred[self.both] += objective.model_at(
+                internal, self.both_rows, self.both_cols
+            )
+        residual = self.unit.response_to_user(pred)
+        residual -= self.y
         if self.weights is None:
-            return float(np.sqrt(np.mean(residual**2)))
-        return float(np.sqrt(np.dot(self.weights, residual**2) / self.weights.sum()))
+            return math.sqrt(float(np.dot(residual, residual)) / len(residual))
+        return math.sqrt(
+            float(np.dot(self.weights * residual, residual)) / self.weights.sum()
+        )
 
     def _size(self, factors):
         """``‖L‖_F ‖R‖_F`` of the low-rank part (a bound on its σ₁)."""

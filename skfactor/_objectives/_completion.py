@@ -276,6 +276,19 @@ class CompletionObjective(Objective):
             L / self._row_scale[:, None], R / self._col_scale[:, None], rows, cols
         )
 
+    def biases_at(self, factors, rows, cols):
+        """The row biases ``b[rows]`` and column biases ``c[cols]`` of the
+        model of ``factors`` (user coordinates, the factors' units)."""
+        if not self.biases:
+            return np.zeros(len(rows)), np.zeros(len(cols))
+        L, R = factors
+        d, root = self.rank, math.sqrt(self.spread)
+        s_u = self._row_scale.astype(np.float64)
+        s_i = self._col_scale.astype(np.float64)
+        b = L[rows, d] * root / (self._c1 * s_u[rows])
+        c = R[cols, d + 1] * root * self._c1 / s_i[cols]
+        return b, c
+
     # -- points ---------------------------------------------------------------
     def point(self, factors):
         """A point whose fixed columns hold their constants (a combination of
