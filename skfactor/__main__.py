@@ -811,7 +811,10 @@ class _Progress:
         self.held = None
 
 
-def _run_fit(args):
+def _with_destination(args, work):
+    """``work(args, out)`` with ``out`` the ``--out`` file reserved first
+    (``.npz`` added to a name without it), or None; a failed ``work`` leaves
+    no file behind."""
     out = None
     if args.out is not None:
         path = args.out
@@ -819,10 +822,14 @@ def _run_fit(args):
             path += ".npz"
         out = _Destination("--out", path)
     try:
-        return _fit_and_save(args, out)
+        return work(args, out)
     finally:
         if out is not None:
             out.discard()
+
+
+def _run_fit(args):
+    return _with_destination(args, _fit_and_save)
 
 
 def _fit_and_save(args, out):
@@ -919,17 +926,7 @@ def _rmse(model, X, y):
 
 
 def _run_complete(args):
-    out = None
-    if args.out is not None:
-        path = args.out
-        if not path.endswith(("/", os.sep, ".npz")):
-            path += ".npz"
-        out = _Destination("--out", path)
-    try:
-        return _complete_and_save(args, out)
-    finally:
-        if out is not None:
-            out.discard()
+    return _with_destination(args, _complete_and_save)
 
 
 def _complete_and_save(args, out):
