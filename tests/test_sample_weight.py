@@ -158,3 +158,33 @@ def test_weights_through_a_pipeline_and_a_grid_search(regression_data):
         routed.cv_results_["mean_test_score"],
         unweighted.cv_results_["mean_test_score"],
     )
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: LinearNetRegressor((2,), max_iter=5),
+        lambda: MatrixSensingPrecGD(2, shape="column", max_iter=5),
+    ],
+)
+def test_weights_spanning_beyond_float64_are_refused(regression_data, make):
+    """Weights more than 1/eps apart: the light samples would round away in
+    every sum, so the fit would silently ignore them."""
+    X, Y = regression_data
+    y = Y[:, 0]
+    weights = np.ones(len(y))
+    weights[0] = 1e20
+    with pytest.raises(ValueError, match="1/eps"):
+        make().fit(X, y, sample_weight=weights)
+    weights[0] = 1e12  # wide but representable: fitted
+    make().fit(X, y, sample_weight=weights)
+
+
+def test_a_constant_float32_feature_gets_no_weight():
+    """Centring a constant float32 column leaves rounding: fitted, it gave
+    weights of ±1e4 whose predictions depended on the batch."""
+    X = np.full((10, 6), 1e-5, dtype=np.float32)
+    y = np.full(10, 1e-5, dtype=np.float32)
+    net = LinearNetRegressor((2,), max_iter=30, random_state=0).fit(X, y)
+    np.testing.assert_allclose(net.predict(X[:1]), net.predict(X)[:1], atol=1e-9)
+    np.testing.assert_allclose(net.predict(X), 1e-5, rtol=1e-3)
