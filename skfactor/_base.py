@@ -477,6 +477,12 @@ class FirstOrderEstimatorMixin(DocLinkMixin, CallbackSupportMixin):
                 optimizer, start, objective, auto
             ),
             callback=_either(monitor if listening else None, stop_test),
+            # a stop test alone names its reason (early stopping)
+            callback_reason=(
+                getattr(stop_test, "stop_reason", "callback")
+                if stop_test is not None and not listening
+                else "callback"
+            ),
         )
         fitted = solver_attributes(
             n_iter=result.n_iter,

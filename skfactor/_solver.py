@@ -357,6 +357,7 @@ def minimize(
     advice="",
     initial_loss=None,
     restart_after_first=False,
+    callback_reason="callback",
 ):
     """Run ``optimizer`` on ``objective`` from ``factors``.
 
@@ -434,6 +435,9 @@ def minimize(
         :class:`_Reports`): at once for a new best loss, later for one above
         it, never for one a backtrack undoes. The time spent in the callback
         is left out of ``time_curve``.
+    callback_reason : str, default="callback"
+        The ``stop_reason`` of a fit the callback ends (a key of
+        ``STOP_REASONS``: ``"early_stopping"`` for a held-out stop test).
     name : str
         Prefix of messages (the estimator's class name).
     learning_rate_was_auto : bool
@@ -582,7 +586,7 @@ def minimize(
         if stop is not None:
             k, factors, _, _, learning_rate = stop
             point = objective.point(factors)
-            converged, reason = False, "callback"
+            converged, reason = False, callback_reason
             del losses[k:], stamps[k:]
     elapsed = time.perf_counter() - start
     n_iter = k
