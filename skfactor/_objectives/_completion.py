@@ -262,12 +262,6 @@ class CompletionObjective(Objective):
             point.cache["scaled"] = scaled
         return scaled
 
-    def measure(self, factors):
-        """The model at the entries without μ (sorted order)."""
-        point = factors if isinstance(factors, Point) else self.point(factors)
-        Lh, Rh = self._scaled(point)
-        return rowwise_dots(Lh, Rh, self.rows, self.cols)
-
     def model_at(self, factors, rows, cols):
         """The model without μ at entries ``(rows, cols)`` (ids of this
         problem), for held-out scores."""
