@@ -703,8 +703,7 @@ class MatrixCompletionRegressor(
             alpha, warm, chosen = self._select_alpha(problem, data)
         if early and auto and alpha > 0 and not getattr(self, "_skl_callbacks", None):
             # nothing listens: the fit that chose the model is the result (at
-            # α = 0, noiseless data, the final fit's full patience lets it
-            # converge to tol)
+            # α = 0, noiseless data, the final fit continues to tol)
             self._publish({**chosen, **self._path_attributes()})
             return self
         if early:
@@ -724,19 +723,9 @@ class MatrixCompletionRegressor(
             warm = full.from_user_model(warm)
         return self._run(full, alpha, data, warm=warm)
 
-    def _run(
-        self,
-        problem,
-        alpha,
-        data,
-        warm=None,
-        early=False,
-        callbacks=True,
-        patience=None,
-    ):
+    def _run(self, problem, alpha, data, warm=None, early=False, callbacks=True):
         """One fit of ``problem`` with ridge ``alpha`` (early stopping on its
-        held-out ratings with ``early``, after ``patience`` iterations without
-        a new best: ``n_iter_no_change`` by default); returns ``self``."""
+        held-out ratings with ``early``); returns ``self`` fitted."""
         objective = problem.objective(alpha)
         unit = problem.unit
         if warm is None:
@@ -744,9 +733,7 @@ class MatrixCompletionRegressor(
         stopper = None
         if early:
             stopper = problem.stopper(
-                objective,
-                self.n_iter_no_change if patience is None else patience,
-                warm=warm is not None,
+                objective, self.n_iter_no_change, warm=warm is not None
             )
         d = self.n_components
         width = d + 2 if self.fit_biases else d
@@ -795,17 +782,10 @@ class MatrixCompletionRegressor(
             return top * 2.0 ** (-j / 2.0)
 
         def evaluate(alpha, warm):
-            # half the patience: a point only needs to be scored, and the
-            # next one continues from its best iterate
-            self._run(
-                problem,
-                alpha,
-                data,
-                warm=warm,
-                early=True,
-                callbacks=False,
-                patience=max(1, self.n_iter_no_change // 2),
-            )
+            # the full patience: with half of it, a first point's held-out
+            # curve (a small start leaving its saddles) stopped before its best
+            # (test RMSE 0.9954 against 0.9846 on make_ratings(random_state=0))
+            self._run(problem, alpha, data, warm=warm, early=True, callbacks=False)
             rmse = float(np.min(self.validation_rmse_))
             path.append((alpha, rmse, self._factors))
             published[alpha] = {key: getattr(self, key) for key in self._published}
