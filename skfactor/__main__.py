@@ -811,6 +811,27 @@ class _Progress:
         self.held = None
 
 
+def _fit_with_progress(header, fit, *args):
+    """``fit(*args)`` with its progress lines on stderr, headed by ``header``
+    and held back for a moment (a fit refused or diverging at once prints only
+    its error line), stdout left for the results. Returns the seconds it took
+    and the ``ConvergenceWarning`` records it raised."""
+    progress = _Progress(header)
+    start = time.perf_counter()
+    success = False
+    try:
+        with (
+            warnings.catch_warnings(record=True) as caught,
+            contextlib.redirect_stdout(progress),
+        ):
+            warnings.simplefilter("always", ConvergenceWarning)
+            fit(*args)
+        success = True
+    finally:
+        progress.close(success)
+    return time.perf_counter() - start, caught
+
+
 def _with_destination(args, work):
     """``work(args, out)`` with ``out`` the ``--out`` file reserved first
     (``.npz`` added to a name without it), or None; a failed ``work`` leaves
@@ -855,23 +876,7 @@ def _fit_and_save(args, out):
         random_state=args.random_state,
         verbose=0 if args.quiet else 1,
     )
-    # progress goes to stderr, headed by what is being fitted and held back
-    # for a moment (a fit refused or diverging at once prints only its error
-    # line); stdout gets the results only
-    progress = _Progress(f"fitting {described}")
-    start = time.perf_counter()
-    success = False
-    try:
-        with (
-            warnings.catch_warnings(record=True) as caught,
-            contextlib.redirect_stdout(progress),
-        ):
-            warnings.simplefilter("always", ConvergenceWarning)
-            model.fit(A)
-        success = True
-    finally:
-        progress.close(success)
-    seconds = time.perf_counter() - start
+    seconds, caught = _fit_with_progress(f"fitting {described}", model.fit, A)
     # over the observed entries, in float64 and relative to the largest entry:
     # squares of float32 or integer data overflow in their own dtype
     top = max_abs(values)
@@ -969,22 +974,9 @@ def _complete_and_save(args, out):
         f"{args.n_components} components by {args.optimizer} on {len(train)} "
         f"ratings{held}"
     )
-    # progress on stderr, held back for a moment (as for ``fit``); stdout
-    # gets the results only
-    progress = _Progress(f"completing {args.data}: {described}")
-    start = time.perf_counter()
-    success = False
-    try:
-        with (
-            warnings.catch_warnings(record=True) as caught,
-            contextlib.redirect_stdout(progress),
-        ):
-            warnings.simplefilter("always", ConvergenceWarning)
-            model.fit(X[train], y[train])
-        success = True
-    finally:
-        progress.close(success)
-    seconds = time.perf_counter() - start
+    seconds, caught = _fit_with_progress(
+        f"completing {args.data}: {described}", model.fit, X[train], y[train]
+    )
     alphas = getattr(model, "alphas_", None)
     if args.alpha != "auto":
         how = "given"
