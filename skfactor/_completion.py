@@ -353,10 +353,12 @@ class MatrixCompletionRegressor(
 
     .. math::
 
-        \frac{1}{2N} \sum_{(u, i)} (\hat y_{ui} - y_{ui})^2
+        \begin{aligned}
+        f = {} & \frac{1}{2N} \sum_{(u, i)} (\hat y_{ui} - y_{ui})^2
         + \frac{\alpha \sigma}{2N} \Big(\sum_u n_u \lVert L_u \rVert^2
-        + \sum_i n_i \lVert R_i \rVert^2\Big)
-        + \frac{\alpha}{2N} \Big(\sum_u n_u b_u^2 + \sum_i n_i c_i^2\Big),
+        + \sum_i n_i \lVert R_i \rVert^2\Big) \\
+        & + \frac{\alpha}{2N} \Big(\sum_u n_u b_u^2 + \sum_i n_i c_i^2\Big),
+        \end{aligned}
 
     :math:`n_u, n_i` the rows' and columns' numbers of ratings (ALS-WR's
     count-weighted ridge), :math:`\sigma` the ratings' standard deviation
