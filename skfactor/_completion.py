@@ -2,6 +2,7 @@
 
 import contextlib
 import math
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -148,6 +149,35 @@ class _Ids:
             except TypeError:  # unhashable, or no truth value (pd.NA)
                 pass
         return codes
+
+
+def _kind(values):
+    """``"number"``, ``"text"`` or the type name of the first id."""
+    first = values[0] if len(values) else None
+    if isinstance(first, (str, np.str_, bytes)):
+        return "text"
+    if isinstance(first, (int, float, np.number)) and not isinstance(first, bool):
+        return "number"
+    return type(first).__name__
+
+
+def _warn_on_foreign_ids(codes, values, fitted, side):
+    """Warn when none of the ids of a column are known *and* they are of
+    another kind than the fit's (strings against numbers): unknown ids get
+    the bias-only prediction by design, but a whole batch of them of the
+    wrong type is a mistake."""
+    if not len(codes) or (codes >= 0).any() or not len(fitted):
+        return
+    ours, theirs = _kind(fitted), _kind(values)
+    if ours != theirs:
+        warnings.warn(
+            f"MatrixCompletionRegressor.predict: none of the {len(codes)} {side} "
+            f"ids is known, and they are of another kind ({theirs}) than the "
+            f"ids fitted ({ours}): every prediction is the bias-only one. Pass "
+            f"the {side} ids as they were given to fit (e.g. the same dtype).",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 class _EarlyStopper:
@@ -694,6 +724,16 @@ class MatrixCompletionRegressor(
                 f"which leaves {n - n_val} to fit. Use more ratings, another "
                 "validation_fraction, or early_stopping=False with a float alpha."
             )
+        if n_val < 10:
+            warnings.warn(
+                f"{type(self).__name__}: validation_fraction="
+                f"{self.validation_fraction} holds out {n_val} of {n} ratings; "
+                "a held-out RMSE of so few is noise, and it chooses the ridge "
+                "and the iteration. Use a larger validation_fraction, or more "
+                "ratings.",
+                UserWarning,
+                stacklevel=3,
+            )
         order = rng.permutation(n)
         held_out, train = np.sort(order[:n_val]), np.sort(order[n_val:])
         w_train = None if weights is None else weights[train]
@@ -912,6 +952,11 @@ class MatrixCompletionRegressor(
         X, _ = self._validate_X(X, reset=False)
         rows = _Ids(self.row_ids_).encode(X[:, 0])
         cols = _Ids(self.column_ids_).encode(X[:, 1])
+        for codes, values, fitted, side in (
+            (rows, X[:, 0], self.row_ids_, "row"),
+            (cols, X[:, 1], self.column_ids_, "column"),
+        ):
+            _warn_on_foreign_ids(codes, values, fitted, side)
         dtype = self.row_factors_.dtype
         out = np.full(len(X), self.global_mean_, dtype=dtype)
         known_row, known_col = rows >= 0, cols >= 0

@@ -575,3 +575,21 @@ def test_a_warm_refit_keeps_its_ridge(planted_biases):
     first = model.alpha_
     model.fit(X, y)
     assert model.alpha_ == pytest.approx(first)
+
+
+def test_predict_warns_when_every_id_is_of_another_kind():
+    X, y, _ = make_ratings(100, 80, 2000, rank=2, random_state=0)
+    labels = X.astype(str).astype(object)
+    model = MatrixCompletionRegressor(2, random_state=0).fit(labels, y)
+    with pytest.warns(UserWarning, match="another kind"):
+        out = model.predict(X[:5])  # integers against the fitted strings
+    assert np.allclose(out, model.global_mean_)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.predict(np.array([["new user", "new item"]], dtype=object))
+
+
+def test_a_tiny_validation_fraction_warns():
+    X, y, _ = make_ratings(100, 80, 2000, rank=2, random_state=0)
+    with pytest.warns(UserWarning, match="holds out 1 of 2000"):
+        MatrixCompletionRegressor(2, validation_fraction=1e-9, random_state=0).fit(X, y)
