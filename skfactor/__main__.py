@@ -301,6 +301,20 @@ def _number(text):
         return None
 
 
+def _csv_lines(path):
+    """``(line number, cells)`` of every line of a CSV file that is neither
+    blank nor a ``#`` comment, read with the :mod:`csv` module (quoted cells,
+    CRLF line ends and a UTF-8 byte-order mark are fine)."""
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle, skipinitialspace=True)
+        for cells in reader:
+            if not cells or all(not c.strip() for c in cells):
+                continue  # a blank line
+            if cells[0].lstrip().startswith("#"):
+                continue  # a comment
+            yield reader.line_num, cells
+
+
 def _read_csv(path):
     """Comma-separated numbers; empty, NA or NaN cells are missing entries.
 
@@ -311,15 +325,7 @@ def _read_csv(path):
     that is not a number, or a line with another number of values than the
     first, is an error naming its line and column: no data are dropped.
     """
-    lines = []
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle, skipinitialspace=True)
-        for cells in reader:
-            if not cells or all(not c.strip() for c in cells):
-                continue  # a blank line
-            if cells[0].lstrip().startswith("#"):
-                continue  # a comment
-            lines.append((reader.line_num, cells))
+    lines = list(_csv_lines(path))
     if not lines:
         raise ValueError("the file is empty")
     first = lines[0][1]
@@ -371,15 +377,10 @@ def _first_csv_cells(path):
     """The cells of the first line of a CSV file that is no blank line or
     ``#`` comment (None when there is none or it cannot be read)."""
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            for cells in csv.reader(handle, skipinitialspace=True):
-                if not cells or all(not c.strip() for c in cells):
-                    continue
-                if cells[0].lstrip().startswith("#"):
-                    continue
-                while len(cells) > 1 and not cells[-1].strip():
-                    cells = cells[:-1]  # a comma ending the line
-                return cells
+        for _, cells in _csv_lines(path):
+            while len(cells) > 1 and not cells[-1].strip():
+                cells = cells[:-1]  # a comma ending the line
+            return cells
     except (OSError, ValueError, csv.Error):
         return None
     return None
@@ -449,61 +450,52 @@ def read_triples(path):
 
 def _read_triples(path):
     rows, columns, values, names = [], [], [], None
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle, skipinitialspace=True)
-        for cells in reader:
-            if not cells or all(not c.strip() for c in cells):
-                continue  # a blank line
-            if cells[0].lstrip().startswith("#"):
-                continue  # a comment
-            number = reader.line_num
-            while len(cells) > 3 and not cells[-1].strip():
-                cells = cells[:-1]  # a comma ending the line
-            if (
-                names is None
-                and not values
-                and all(_number(c) is None or not c.strip() for c in cells)
-            ):
-                if len(cells) == 1 and any(s in cells[0] for s in ";\t"):
-                    name = "semicolons" if ";" in cells[0] else "tabs"
-                    raise ValueError(
-                        f"its values are separated by {name}; skfactor reads "
-                        "comma-separated values"
-                    )
-                if len(cells) != 3:
-                    raise ValueError(
-                        f"its header (line {number}) has {len(cells)} names; "
-                        "row,column,value triples have three"
-                    )
-                names = [c.strip() for c in cells]
-                continue
+    for number, cells in _csv_lines(path):
+        while len(cells) > 3 and not cells[-1].strip():
+            cells = cells[:-1]  # a comma ending the line
+        if (
+            names is None
+            and not values
+            and all(_number(c) is None or not c.strip() for c in cells)
+        ):
+            if len(cells) == 1 and any(s in cells[0] for s in ";\t"):
+                name = "semicolons" if ";" in cells[0] else "tabs"
+                raise ValueError(
+                    f"its values are separated by {name}; skfactor reads "
+                    "comma-separated values"
+                )
             if len(cells) != 3:
                 raise ValueError(
-                    f"line {number} has {len(cells)} values; every line needs "
-                    "three: row,column,value"
+                    f"its header (line {number}) has {len(cells)} names; "
+                    "row,column,value triples have three"
                 )
-            row, column, value = (c.strip() for c in cells)
-            for position, (kind, text) in enumerate(
-                (("row", row), ("column", column)), start=1
-            ):
-                if not text:
-                    raise ValueError(
-                        f"line {number}, column {position}: empty {kind} id"
-                    )
-            if not value:
-                raise ValueError(f"line {number}, column 3: empty rating")
-            try:
-                rating = float(value)
-            except ValueError:
-                rating = math.nan
-            if not math.isfinite(rating):
-                raise ValueError(
-                    f"line {number}, column 3: {value[:40]!r} is not a number (the "
-                    "third value of a line is the rating)"
-                )
-            rows.append(row)
-            columns.append(column)
-            values.append(rating)
+            names = [c.strip() for c in cells]
+            continue
+        if len(cells) != 3:
+            raise ValueError(
+                f"line {number} has {len(cells)} values; every line needs "
+                "three: row,column,value"
+            )
+        row, column, value = (c.strip() for c in cells)
+        for position, (kind, text) in enumerate(
+            (("row", row), ("column", column)), start=1
+        ):
+            if not text:
+                raise ValueError(f"line {number}, column {position}: empty {kind} id")
+        if not value:
+            raise ValueError(f"line {number}, column 3: empty rating")
+        try:
+            rating = float(value)
+        except ValueError:
+            rating = math.nan
+        if not math.isfinite(rating):
+            raise ValueError(
+                f"line {number}, column 3: {value[:40]!r} is not a number (the "
+                "third value of a line is the rating)"
+            )
+        rows.append(row)
+        columns.append(column)
+        values.append(rating)
     if not values:
         raise ValueError("it has no ratings" if names else "the file is empty")
     return _id_labels(rows), _id_labels(columns), np.array(values), names
