@@ -106,13 +106,19 @@ def test_objective_gradient_and_loss_in_user_coordinates(biases, weighted):
         np.testing.assert_allclose(F_, G_, rtol=1e-12, atol=1e-14)
 
 
-def test_objective_keeps_the_fixed_columns_exact():
+def _small_biased_problem():
+    """A 20×10 biased problem of rank 2 and a full start for it."""
     rng = np.random.RandomState(0)
     rows, cols = rng.randint(0, 20, 300), rng.randint(0, 10, 300)
     objective = CompletionObjective(rows, cols, rng.standard_normal(300), (20, 10), 2)
     F = objective.complete_start(
         [rng.standard_normal((20, 2)), rng.standard_normal((10, 2))]
     )
+    return objective, F
+
+
+def test_objective_keeps_the_fixed_columns_exact():
+    objective, F = _small_biased_problem()
     a, b = objective.point(F), objective.point([G * 1.1 for G in F])
     mixed = objective.combine([(1.7, a), (-0.7, b)])
     for i in range(2):
@@ -127,12 +133,7 @@ def test_objective_keeps_the_fixed_columns_exact():
 
 
 def test_preconditioner_decouples_fixed_columns():
-    rng = np.random.RandomState(0)
-    rows, cols = rng.randint(0, 20, 300), rng.randint(0, 10, 300)
-    objective = CompletionObjective(rows, cols, rng.standard_normal(300), (20, 10), 2)
-    F = objective.complete_start(
-        [rng.standard_normal((20, 2)), rng.standard_normal((10, 2))]
-    )
+    objective, F = _small_biased_problem()
     point = objective.point(F)
     P = objective.preconditioner(point, 0)
     (j,) = objective.fixed_columns(0)
