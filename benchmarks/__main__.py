@@ -31,6 +31,7 @@ MODULES = (
     "threads",
     "callbacks",
     "completion",
+    "gpu",
     "papers",
 )
 

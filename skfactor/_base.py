@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import (
     StrOptions,
 )
 
+from ._array_api import method_in_space
 from ._callbacks import CallbackSupportMixin, FitMonitor
 from ._doc_link import DocLinkMixin
 from ._initializers import check_custom_init, check_start
@@ -112,6 +113,7 @@ class Float64ScoreMixin:
     """``score`` as R² computed in float64 (for the regressors): the squares
     of float32 targets far from 1 overflow in their own dtype."""
 
+    @method_in_space()
     def score(self, X, y, sample_weight=None):
         """R² of ``predict(X)`` against ``y``, computed in float64.
 
@@ -181,6 +183,13 @@ class FirstOrderEstimatorMixin(DocLinkMixin, CallbackSupportMixin):
 
     #: The parameter that sets the factors' widths (for error messages).
     _width_parameter = "n_components"
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # arrays of any array API library in, of that library out (see
+        # skfactor._array_api), with scikit-learn's array_api_dispatch on
+        tags.array_api_support = True
+        return tags
 
     def _validate_params(self):
         super()._validate_params()
@@ -370,14 +379,16 @@ class FirstOrderEstimatorMixin(DocLinkMixin, CallbackSupportMixin):
                 learning_rate=start_step,
             )
             factors = objective.complete_start(factors)
+        host_factors = [objective.host(F) for F in factors]
+        factors = objective.adopt(factors)  # to the data's device, if elsewhere
         point = objective.point(factors)
         with np.errstate(over="ignore", invalid="ignore"):
             start_loss = objective.value(point)
-        if np.isfinite(start_loss) and not all(map(_gram_representable, factors)):
+        if np.isfinite(start_loss) and not all(map(_gram_representable, host_factors)):
             start_loss = np.inf  # a zero last factor hides huge others
         if (
             objective.reference_loss > 0
-            and not any(np.any(F) for F in factors)
+            and not any(np.any(F) for F in host_factors)
             and not objective.zero_model_is_optimal(point)
         ):
             # every gradient of a product of factors vanishes there: no

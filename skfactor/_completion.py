@@ -12,6 +12,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._array_api import fits_in_space, method_in_space
 from ._base import (
     FirstOrderEstimatorMixin,
     Float64ScoreMixin,
@@ -653,6 +654,7 @@ class MatrixCompletionRegressor(
 
     # -- fit ----------------------------------------------------------------------
     @restores_on_failure
+    @fits_in_space()
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model to the ratings.
@@ -933,6 +935,7 @@ class MatrixCompletionRegressor(
             np.hstack([self.column_factors_, ones_c, self.column_bias_[:, None]]),
         )
 
+    @method_in_space()
     def predict(self, X):
         """The model at (row id, column id) pairs.
 

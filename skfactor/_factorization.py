@@ -15,17 +15,20 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from ._array_api import Space, fits_in_space, host_twin, method_in_space, to_host
 from ._base import FirstOrderEstimatorMixin, restores_on_failure
 from ._initializers import starts_for
 from ._linalg import (
     column_variance_sum,
     factor_eigh,
+    numpy_dtype,
     product_svd,
     residual_sq_norm,
     scale_exponent,
     thin_qr,
 )
 from ._objectives import FactorizationObjective, MaskedFactorizationObjective
+from ._objectives._factorization import DeviceFactorizationObjective
 from ._objectives._models import model_for
 from ._threads import single_threaded
 from ._units import DataUnit
@@ -36,8 +39,20 @@ _MASKED_BLOCK_ELEMENTS = 1 << 20
 
 def _has_nan(A):
     """Whether a dense or sparse array holds a NaN (one reduction, no copy)."""
+    if Space.of(A) is not None:  # a device array: one reduction there
+        import array_api_compat
+
+        xp = array_api_compat.array_namespace(A)
+        return bool(xp.any(xp.isnan(A)))
     data = A.data if sp.issparse(A) else A
     return bool(data.size) and bool(np.isnan(np.add.reduce(data, axis=None)))
+
+
+def _native(estimator, X):
+    """Whether ``FactorizationNAG`` fits an array of another library on its
+    device: dense data of the pair model (the symmetric model, NaN entries
+    and sparse data are fitted on the host)."""
+    return not estimator.symmetric
 
 
 #: Relative asymmetry ``max|A − Aᵀ| / max|A|`` that ``symmetric=True``
@@ -737,11 +752,13 @@ class FactorizationNAG(
 
     def _validate(self, A, reset):
         # NaN marks a missing entry; infinities are still errors
+        space = Space.of(A, type(self).__name__)
+        xp = np if space is None else space.xp
         return validate_data(
             self,
             A,
-            accept_sparse=("csr", "csc"),
-            dtype=[np.float64, np.float32],
+            accept_sparse=("csr", "csc") if space is None else False,
+            dtype=[xp.float64, xp.float32],
             ensure_all_finite="allow-nan",
             reset=reset,
         )
@@ -797,17 +814,20 @@ class FactorizationNAG(
             return None  # the other model: start afresh
         if self._factors[-1].shape != (A.shape[1], self.n_components):
             return None
+        dtype = numpy_dtype(A.dtype)  # the factors are on the host here
         if self.symmetric:
-            return [self.factor_.astype(A.dtype, copy=True)]
-        Y = self.right_factor_.astype(A.dtype, copy=True)
+            return [self.factor_.astype(dtype, copy=True)]
+        Y = self.right_factor_.astype(dtype, copy=True)
         if self.left_factor_.shape[0] == A.shape[0]:
-            X = self.left_factor_.astype(A.dtype, copy=True)
+            X = self.left_factor_.astype(dtype, copy=True)
         else:
             ridge = getattr(self, "_ridge", 0.0)
+            A = to_host(A)  # new samples on a device: their fit on the host
             X = _masked_coefficients(A, Y, _least_squares_map(Y, ridge), ridge)
         return [X, Y]
 
     @restores_on_failure
+    @fits_in_space(native=_native)
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the factorization to ``X`` (the matrix :math:`A`).
@@ -836,11 +856,18 @@ class FactorizationNAG(
             A = symmetric_data(A, type(self).__name__)
         # data too large or too small for its dtype is fitted as A / 4**k
         # (exact); the unit converts everything back
+        space = Space.of(A)
+        if space is not None and _has_nan(A):
+            A, space = to_host(A), None  # missing entries: fitted on the host
         unit, A_fit, _ = DataUnit.from_data(A)
         missing = _has_nan(A)
         model = model_for(2, symmetric=self.symmetric)
         if missing:
             objective = self._masked_objective(A_fit, model=model)
+        elif space is not None:  # the iterations run on the data's device
+            objective = DeviceFactorizationObjective(
+                A_fit, space, alpha=self.alpha, model=model
+            )
         else:
             objective = FactorizationObjective(A_fit, alpha=self.alpha, model=model)
         d = self.n_components
@@ -862,8 +889,12 @@ class FactorizationNAG(
 
             def attributes(factors, fitted):
                 error = _solver_error(objective, fitted, unit)
+                if error is None and space is not None:
+                    # the exact residual where the data are
+                    sq = residual_sq_norm(A, *factors, scale=unit.response)
+                    error = math.sqrt(sq)
                 return self._set_fitted(
-                    factors,
+                    [objective.host(F) for F in factors],
                     fitted,
                     A,
                     ridge,
@@ -1013,6 +1044,7 @@ class FactorizationNAG(
         """
         return self.fit(X).transform(X)
 
+    @method_in_space(native=lambda self, X: True)
     def transform(self, X):
         r"""Least-squares coefficients of ``X`` on the components.
 
@@ -1036,6 +1068,11 @@ class FactorizationNAG(
     def _coefficients(self, A):
         """``transform`` of validated data: the least-squares coefficients on
         the raw factor ``Y``, expressed on the canonical components."""
+        space = getattr(self, "_array_space", None)
+        if space is not None and Space.of(A) is not None:
+            if _has_nan(A):  # rows with missing entries: solved on the host
+                return space.from_host(host_twin(self)._coefficients(to_host(A)))
+            return A @ space.xp.astype(self._transform_map, A.dtype)
         if _has_nan(A):
             # the row-wise normal equations square the data: solve them in
             # the units a fit of A would use, so that float32 data far from 1
@@ -1051,6 +1088,7 @@ class FactorizationNAG(
             return Z @ self._to_canonical.astype(A.dtype, copy=False)
         return np.asarray(A @ self._transform_map.astype(A.dtype, copy=False))
 
+    @method_in_space(native=lambda self, X: True)
     def inverse_transform(self, X):
         """Map coefficients back to feature space: ``Z @ components_``.
 
@@ -1063,14 +1101,19 @@ class FactorizationNAG(
         A_hat : ndarray of shape (n_samples, n_features)
         """
         check_is_fitted(self)
-        Z = check_array(X, dtype=[np.float64, np.float32])
+        space = Space.of(X, type(self).__name__)
+        xp = np if space is None else space.xp
+        Z = check_array(X, dtype=[xp.float64, xp.float32])
         if Z.shape[1] != self.n_components_:
             raise ValueError(
                 f"X has {Z.shape[1]} columns but inverse_transform expects "
                 f"n_components_={self.n_components_} (the output of transform)."
             )
+        if space is not None:
+            return Z @ xp.astype(self._inverse_map, Z.dtype)
         return Z @ self._inverse_map.astype(Z.dtype, copy=False)
 
+    @method_in_space()
     def score(self, X, y=None):
         r"""Negative mean squared reconstruction error (higher is better).
 

@@ -9,6 +9,7 @@ from sklearn.impute import MissingIndicator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._array_api import fits_in_space, method_in_space
 from ._base import FirstOrderEstimatorMixin, restores_on_failure
 from ._factorization import FactorizationNAG
 from ._initializers import starts_for
@@ -211,6 +212,7 @@ class LowRankImputer(TransformerMixin, FirstOrderEstimatorMixin, BaseEstimator):
 
     # -- fit ----------------------------------------------------------------------
     @restores_on_failure
+    @fits_in_space()
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the low-rank model to the observed entries of ``X``.
@@ -335,6 +337,7 @@ class LowRankImputer(TransformerMixin, FirstOrderEstimatorMixin, BaseEstimator):
         return self._fill(X)[inverse, np.asarray(cols)]
 
     # -- transform ----------------------------------------------------------------
+    @method_in_space()
     def transform(self, X):
         """Fill the missing entries of ``X`` from the low-rank model.
 

@@ -10,6 +10,53 @@ import scipy.sparse as sp
 
 from ._threads import single_threaded, small
 
+
+def _foreign(a):
+    """Whether ``a`` is an array of another library than numpy (a device
+    array, see :mod:`skfactor._array_api`): such arrays take the
+    namespace-generic branch of the kernels below, numpy arrays the
+    tuned one."""
+    return not isinstance(a, np.ndarray) and not sp.issparse(a) and hasattr(a, "shape")
+
+
+def _namespace(a):
+    import array_api_compat
+
+    return array_api_compat.array_namespace(a)
+
+
+def _widest_float(xp, a):
+    """float64 where ``a``'s device has it, else float32: the accumulation
+    dtype of the generic reductions."""
+    info = getattr(xp, "__array_namespace_info__", None)
+    if info is not None:
+        try:
+            import array_api_compat
+
+            if "float64" not in info().dtypes(device=array_api_compat.device(a)):
+                return xp.float32
+        except TypeError:
+            pass
+    return xp.float64
+
+
+def device_inner(a, b):
+    """``⟨a, b⟩`` of two device arrays as a 0-d device array, accumulated in
+    the widest float the device has: sums of these are read with one
+    ``float()`` (one synchronisation with the host)."""
+    xp = _namespace(a)
+    wide = _widest_float(xp, a)
+    return xp.sum(xp.astype(a, wide) * xp.astype(b, wide))
+
+
+def any_nonzero(F):
+    """Whether ``F`` has a non-zero entry (numpy or a device array)."""
+    if _foreign(F):
+        xp = _namespace(F)
+        return bool(xp.any(F != 0))
+    return bool(np.any(F))
+
+
 # Elements of one residual block (about 2 MiB in float64): small enough to stay
 # in cache, large enough that the Python loop over blocks costs nothing.
 _BLOCK_ELEMENTS = 1 << 18
@@ -20,14 +67,25 @@ _BLOCK_ELEMENTS = 1 << 18
 _SAFE_MAX_ABS = {np.dtype(np.float32): 4.0**15, np.dtype(np.float64): 4.0**200}
 
 
+def numpy_dtype(dtype):
+    """The numpy dtype of any library's float dtype (``torch.float32`` →
+    ``float32``)."""
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        return np.dtype(str(dtype).rsplit(".", 1)[-1])
+
+
 def safe_max_abs(dtype):
     """``M``: entries in ``[1/M, M]`` are fitted as they are."""
-    return _SAFE_MAX_ABS.get(np.dtype(dtype), 4.0**15)
+    return _SAFE_MAX_ABS.get(numpy_dtype(dtype), 4.0**15)
 
 
 def sq_norm(a):
     """``Σ aᵢ²`` of any array, accumulated in float64 (no overflow or underflow
     of float32 squares, no full-size temporary)."""
+    if _foreign(a):
+        return float(device_inner(a, a))
     flat = np.asarray(a).ravel(order="K")
     if flat.dtype == np.float64:
         return float(np.dot(flat, flat))
@@ -40,6 +98,8 @@ def inner(a, b):
     busy machine each call then waits milliseconds for its threads (60× the
     einsum's time on a 3000×10 factor under load). The per-iteration inner
     products of the optimizers and objectives."""
+    if _foreign(a):
+        return float(device_inner(a, b))
     a, b = np.asarray(a), np.asarray(b)
     if a.ndim == 2:
         return float(np.einsum("ij,ij->", a, b, dtype=np.float64))
@@ -49,6 +109,12 @@ def inner(a, b):
 def max_abs(A):
     """The largest absolute entry, NaN ignored (0 for empty or all-NaN data),
     without a data-sized temporary."""
+    if _foreign(A):
+        xp = _namespace(A)
+        if not A.shape[0] * A.shape[1]:
+            return 0.0
+        clean = xp.where(xp.isnan(A), xp.zeros((), dtype=A.dtype, device=A.device), A)
+        return float(xp.max(xp.abs(clean)))
     data = A.data if sp.issparse(A) else A
     if data.size == 0:
         return 0.0
@@ -74,14 +140,15 @@ def scale_exponent(A, squared=True, top=None):
     data = A.data if sp.issparse(A) else A
     # NaN marks a missing entry: two NaN-ignoring reductions, no temporary
     top = max_abs(A) if top is None else top
-    if squared and data.dtype == np.float64 and top > 0 and not 1e-150 <= top <= 1e150:
+    dtype = numpy_dtype(data.dtype)
+    if squared and dtype == np.float64 and top > 0 and not 1e-150 <= top <= 1e150:
         raise ValueError(
             f"The largest absolute entry of the data is {top:.3g}: squared "
             "errors of data this far from 1 cannot be represented in float64, "
             "so neither can the loss. Rescale the data, e.g. divide it by its "
             "largest absolute entry."
         )
-    limit = safe_max_abs(data.dtype)
+    limit = safe_max_abs(dtype)
     if top == 0 or 1.0 / limit <= top <= limit:
         return 0
     return round(float(np.log2(top)) / 2)
@@ -96,6 +163,8 @@ def divide_exactly(A, scale):
         out = A.copy()
         out.data /= scale
         return out
+    if _foreign(A):
+        return A / scale  # a power of 2: exact in A's dtype
     return A / np.asarray(scale, dtype=A.dtype)
 
 
@@ -163,6 +232,8 @@ def residual_sq_norm(A, X, Y, scale=1.0, ignore_nan=False):
         total = _sparse_residual_sq_norm(A, X, Y, scale, ignore_nan)
         if total is not None:
             return total
+    if _foreign(A):
+        return _device_residual_sq_norm(A, X, Y, scale, ignore_nan)
     m, n = A.shape
     rows = max(1, _BLOCK_ELEMENTS // max(n, 1))
     total = 0.0
@@ -179,6 +250,26 @@ def residual_sq_norm(A, X, Y, scale=1.0, ignore_nan=False):
             block[np.isnan(a_block)] = 0.0  # only where the data is missing
         total += sq_norm(block)
     return total
+
+
+def _device_residual_sq_norm(A, X, Y, scale, ignore_nan):
+    """:func:`residual_sq_norm` on a device: the same row blocks, their
+    squares summed on the device, one synchronisation at the end."""
+    xp = _namespace(A)
+    wide = _widest_float(xp, A)
+    m, n = A.shape
+    rows = max(1, (16 * _BLOCK_ELEMENTS) // max(n, 1))  # bigger blocks on a device
+    total = xp.zeros((), dtype=wide, device=A.device)
+    for start in range(0, m, rows):
+        stop = min(start + rows, m)
+        block = X[start:stop, :] @ Y.T - A[start:stop, :]
+        if scale != 1.0:
+            block = block / scale
+        if ignore_nan:
+            block = xp.where(xp.isnan(block), xp.zeros_like(block), block)
+        block = xp.astype(block, wide)
+        total = total + xp.sum(block * block)
+    return float(total)
 
 
 @small
@@ -242,6 +333,8 @@ def right_solve(G, H, damping):
     numpy's products) made the pools fight over the cores — 15 ms instead of
     1 ms per ScaledGD iteration on a 2-core machine.
     """
+    if _foreign(H):
+        return _device_right_solve(G, H, damping)
     d = H.shape[0]
     M = H + damping * np.eye(d, dtype=H.dtype) if damping > 0 else H
     if not np.all(np.isfinite(M)):
@@ -259,6 +352,27 @@ def right_solve(G, H, damping):
         return np.zeros_like(G)
     Vk = V[:, keep]
     return ((G @ Vk) / w[keep]) @ Vk.T
+
+
+def _device_right_solve(G, H, damping):
+    """:func:`right_solve` on a device, without a synchronisation: a solve
+    with damping, the eigendecomposition's pseudo-inverse (eigenvalues below
+    ``d·eps·λ_max`` weighted 0) without, or when the solve fails. A
+    non-finite ``H`` propagates NaN through the solve, for the solver to see."""
+    xp = _namespace(H)
+    d = H.shape[0]
+    M = H + damping * xp.eye(d, dtype=H.dtype, device=H.device) if damping > 0 else H
+    if damping > 0:
+        try:
+            return xp.linalg.solve(M, G.T).T
+        except (RuntimeError, ValueError):
+            pass  # singular to the device's solver (torch's LinAlgError)
+    w, V = xp.linalg.eigh(M)
+    eps = float(np.finfo(numpy_dtype(H.dtype)).eps)
+    top = xp.maximum(w[-1], xp.zeros((), dtype=w.dtype, device=H.device))
+    keep = w > d * eps * top
+    inverse = xp.where(keep, 1.0 / xp.where(keep, w, xp.ones_like(w)), xp.zeros_like(w))
+    return ((G @ V) * inverse) @ V.T
 
 
 #: Extra sketch columns of :func:`ritz_basis` (scikit-learn's randomized SVD's 10).
@@ -404,7 +518,12 @@ def operator_norm(matmat, rmatmat, n, dtype, n_iter=8, block=3):
 
 @small
 def top_eigenvalue(G):
-    """``λ_max`` of a small symmetric matrix (a Gram), single-threaded."""
+    """``λ_max`` of a small symmetric matrix (a Gram), single-threaded; a
+    device array is read to the host first (one synchronisation)."""
+    if _foreign(G):
+        from ._array_api import to_host
+
+        G = to_host(G)
     if not G.size:
         return 0.0
     n = G.shape[0]
@@ -479,12 +598,36 @@ def factor_eigh(X):
     return np.ascontiguousarray(V), w
 
 
+def _device_column_variance_sum(A):
+    """:func:`column_variance_sum` of dense device data without NaN: column
+    sums, then squares about the means, a block of rows at a time in the
+    widest float of the device."""
+    xp = _namespace(A)
+    wide = _widest_float(xp, A)
+    m, n = A.shape
+    if not m:
+        return 0.0
+    step = max(1, (16 * _BLOCK_ELEMENTS) // max(n, 1))
+    sums = xp.zeros(n, dtype=wide, device=A.device)
+    for start in range(0, m, step):
+        block = A[start : min(start + step, m), :]
+        sums = sums + xp.sum(xp.astype(block, wide), axis=0)
+    means = sums / m
+    squares = xp.zeros(n, dtype=wide, device=A.device)
+    for start in range(0, m, step):
+        block = xp.astype(A[start : min(start + step, m), :], wide) - means
+        squares = squares + xp.sum(block * block, axis=0)
+    return float(xp.sum(squares / m))
+
+
 def column_variance_sum(A):
     """``Σ_j var(A[:, j])`` over the observed (non-NaN) entries of each column,
     as ``np.var`` (``ddof=0``) and scikit-learn's ``mean_variance_axis`` give
     it, accumulated in float64 a block of rows at a time (no data-sized
     temporary)."""
     m, n = A.shape
+    if _foreign(A):
+        return _device_column_variance_sum(A)
     if sp.issparse(A):
         A = A.tocsc()
         values = A.data.astype(np.float64)

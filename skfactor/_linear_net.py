@@ -14,6 +14,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._array_api import fits_in_space, method_in_space
 from ._base import (
     FirstOrderEstimatorMixin,
     Float64ScoreMixin,
@@ -242,6 +243,7 @@ class LinearNetRegressor(
 
     # -- fit --------------------------------------------------------------------
     @restores_on_failure
+    @fits_in_space()
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         r"""Fit the layers.
@@ -348,6 +350,7 @@ class LinearNetRegressor(
             self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
         )
 
+    @method_in_space()
     def predict(self, X):
         """``X @ coef_.T + intercept_``.
 
@@ -364,6 +367,7 @@ class LinearNetRegressor(
         out = X @ coef.T
         return np.asarray(out) + np.asarray(self.intercept_, dtype=X.dtype)
 
+    @method_in_space()
     def transform(self, X):
         r"""First hidden layer's activations :math:`XW_1^\top`: a supervised projection.
 

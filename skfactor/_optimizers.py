@@ -14,11 +14,21 @@ import math
 
 import numpy as np
 
-from ._linalg import inner, right_solve
+from ._linalg import device_inner, inner, right_solve
 
 
 def _inner(blocks_a, blocks_b):
     return sum(inner(a, b) for a, b in zip(blocks_a, blocks_b))
+
+
+def _inner_change(grads, new, old):
+    """``Σᵢ⟨gᵢ, newᵢ⟩ − Σᵢ⟨gᵢ, oldᵢ⟩``: on a device, summed there and read with
+    one synchronisation."""
+    if isinstance(grads[0], np.ndarray):
+        return _inner(grads, new) - _inner(grads, old)
+    ahead = sum(device_inner(g, F) for g, F in zip(grads, new))
+    behind = sum(device_inner(g, F) for g, F in zip(grads, old))
+    return float(ahead - behind)
 
 
 def _penalty(objective):
@@ -32,6 +42,8 @@ def _step(F, eta, D):
     η is cast to the factors' dtype first, so that a step too large for
     float32 becomes inf (caught as divergence) instead of promoting to float64.
     """
+    if not isinstance(D, np.ndarray):  # a device array: the same operations
+        return D * (-eta) + F
     out = np.multiply(D, np.asarray(-eta, dtype=D.dtype))
     out += F
     return out
@@ -336,7 +348,7 @@ class _Momentum(Optimizer):
         if t_next is None:
             return {"previous": point, "t": 1.0}
         # ⟨g, F⁺ − F⟩ as ⟨g, F⁺⟩ − ⟨g, F⟩: no temporary the size of the factors
-        if _inner(grads, new_point.factors) - _inner(grads, point.factors) > 0.0:
+        if _inner_change(grads, new_point.factors, point.factors) > 0.0:
             t_next = 1.0
         return {"previous": point, "t": t_next}
 

@@ -15,6 +15,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._array_api import fits_in_space, method_in_space
 from ._base import (
     FirstOrderEstimatorMixin,
     Float64ScoreMixin,
@@ -296,6 +297,7 @@ class MatrixSensingPrecGD(
 
     # -- fit ----------------------------------------------------------------------
     @restores_on_failure
+    @fits_in_space()
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         r"""Fit the low-rank coefficient matrix.
@@ -435,6 +437,7 @@ class MatrixSensingPrecGD(
         A = X.reshape(X.shape[0], n1, n2)
         return np.einsum("ijk,jc,kc->ic", A, L, R, optimize=True)
 
+    @method_in_space()
     def transform(self, X):
         r"""Per-component contributions of the SVD of ``coef_``.
 
@@ -458,6 +461,7 @@ class MatrixSensingPrecGD(
         X, _ = self._validate_X(X, reset=False)
         return self._contributions(X)
 
+    @method_in_space()
     def predict(self, X):
         r"""Predict :math:`\langle A_i, M \rangle + b` for every sample.
 

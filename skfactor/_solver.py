@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from ._linalg import any_nonzero
 from ._units import DataUnit
 from .exceptions import DivergenceError
 
@@ -482,7 +483,7 @@ def minimize(
     # a zero start where the zero model is optimal: one (null) step, done
     zero_is_optimal = (
         ref > 0
-        and not any(np.any(F) for F in point.factors)
+        and not any(any_nonzero(F) for F in point.factors)
         and objective.zero_model_is_optimal(point)
     )
     reports = None

@@ -37,7 +37,7 @@ data gives the scaled trajectory.
 
 import math
 
-import numpy as np
+from ._linalg import any_nonzero
 
 #: Step size of the scale-free methods, relative to 1/β: 0.5, as in the
 #: ScaledGD and PrecGD authors' code.
@@ -64,7 +64,7 @@ def paper_momentum(objective, point):
     """``momentum="paper"``: ``β = (√κ_eff − 1)/(√κ_eff + 1)`` from the
     frozen problem at ``point``, or None when the point is not a frozen start
     (a model of one factor, or a last factor that is not 0)."""
-    if objective.layout not in ("pair", "chain") or np.any(point.factors[-1]):
+    if objective.layout not in ("pair", "chain") or any_nonzero(point.factors[-1]):
         return None
     root = math.sqrt(objective.frozen_condition(point))
     return (root - 1.0) / (root + 1.0)

@@ -29,10 +29,24 @@ import math
 
 import numpy as np
 
-from ._linalg import divide_exactly, max_abs, safe_max_abs, scale_exponent
+from ._linalg import (
+    divide_exactly,
+    max_abs,
+    numpy_dtype,
+    safe_max_abs,
+    scale_exponent,
+)
 
 #: The exponent of ``model`` in each step unit (times 1/N), see the module docstring.
 _STEP_MODEL_POWER = {"curvature": 2, "scale_free": 4}
+
+
+def _scaled(F, c):
+    """``c·F`` in ``F``'s dtype (a device array: its library keeps the dtype
+    of a Python float's product)."""
+    if isinstance(F, np.ndarray):
+        return F * np.asarray(c, dtype=F.dtype)
+    return F * c
 
 
 class DataUnit:
@@ -72,8 +86,9 @@ class DataUnit:
         work that forms no loss (a transform): data beyond ``1e±150`` is then
         divided instead of refused.
         """
-        top_y = max_abs(response) if response.size else 0.0
-        r = 4.0 ** scale_exponent(response, squared, top_y) if response.size else 1.0
+        size = math.prod(response.shape)  # a torch tensor's size is a method
+        top_y = max_abs(response) if size else 0.0
+        r = 4.0 ** scale_exponent(response, squared, top_y) if size else 1.0
         g = 1.0
         if design is not None:
             k = scale_exponent(design, squared=False)
@@ -87,13 +102,13 @@ class DataUnit:
             g = 4.0**k
             design = divide_exactly(design, g)
             # the user's model itself must be representable (with a margin)
-            info = np.finfo(design.dtype)
+            info = np.finfo(numpy_dtype(design.dtype))
             low, high = float(info.tiny) * 1e4, float(info.max) / 1e4
             if top_y > 0 and top_x > 0 and not low < top_y / top_x < high:
                 raise ValueError(
                     f"The response is about {top_y:.1e} and the design about "
                     f"{top_x:.1e}: the fitted model (about {top_y / top_x:.1e}) "
-                    f"cannot be represented in {np.dtype(design.dtype).name}. "
+                    f"cannot be represented in {numpy_dtype(design.dtype).name}. "
                     "Rescale them, or fit in float64."
                 )
         unit = cls(response=r, model=r / g, degree=degree)
@@ -112,13 +127,13 @@ class DataUnit:
         if self.model == 1.0:
             return list(factors)
         c = self.factor
-        return [F * np.asarray(c, dtype=F.dtype) for F in factors]
+        return [_scaled(F, c) for F in factors]
 
     def factors_to_internal(self, factors):
         if self.model == 1.0:
             return list(factors)
         c = 1.0 / self.factor
-        return [F * np.asarray(c, dtype=F.dtype) for F in factors]
+        return [_scaled(F, c) for F in factors]
 
     def response_to_user(self, value):
         """A value in the response's units (an intercept, offsets)."""

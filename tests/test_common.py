@@ -50,6 +50,9 @@ ESTIMATORS += [
 #: The checks that feed X of other than two columns.
 _NOT_RATINGS = (
     "check_all_zero_sample_weights_error",
+    "check_array_api_input",
+    "check_array_api_mixed_inputs",
+    "check_array_api_same_namespace",
     "check_dict_unchanged",
     "check_dont_overwrite_parameters",
     "check_dtype_object",

@@ -39,8 +39,17 @@ class Point:
 
 
 def linear_combination(terms):
-    """``Σ cᵢ·aᵢ`` with one allocation (the sum) and one pass per term."""
+    """``Σ cᵢ·aᵢ`` with one allocation (the sum) and one pass per term (numpy;
+    device arrays in the same order of operations, new arrays each)."""
     (c0, a0), *rest = terms
+    if not isinstance(a0, np.ndarray):
+        if len(rest) == 1 and c0 != 0:
+            c1, a1 = rest[0]
+            return (a1 * (c1 / c0) + a0) * c0
+        out = a0 * c0
+        for c, a in rest:
+            out = out + a * c
+        return out
     if len(rest) == 1 and c0 != 0:
         # c₀(a₀ + (c₁/c₀)a₁): NAG's look-ahead, three passes and no temporary
         c1, a1 = rest[0]
@@ -155,6 +164,18 @@ class Objective:
         columns."""
         return factors
 
+    # -- where the factors live -------------------------------------------------
+    def adopt(self, factors):
+        """Factors built on the host (a start, a warm start, explicit
+        factors) as the objective iterates on them: unchanged here; on the
+        data's device for an objective whose data live there."""
+        return list(factors)
+
+    def host(self, F):
+        """A factor as a numpy array, for the host algorithms (small
+        decompositions of the saddle probe and of the step policy)."""
+        return F
+
     # -- points ----------------------------------------------------------------
     def point(self, factors):
         return Point(factors)
@@ -210,7 +231,9 @@ class Objective:
         ``β·F₀ᵀF₀ + λI`` on the range of ``F₀`` (λ the penalty). With the
         unbalanced start ``X₀ = c·TΦ`` it is about ``κ(T)²``.
         """
-        return condition_number(point.factors[0], self.design_curvature(), self.penalty)
+        return condition_number(
+            self.host(point.factors[0]), self.design_curvature(), self.penalty
+        )
 
     def target_norm(self):
         """``σ₁(target)``, estimated once per objective (see ``spectral_norm``)."""
@@ -283,6 +306,6 @@ class Objective:
         beta = self.design_curvature()
         if not beta > 0:  # an all-zero design: nothing to probe
             return None
-        values = self.model.singular_values(point.factors)
+        values = self.model.singular_values([self.host(F) for F in point.factors])
         weakest = float(values[-1]) if len(values) else 0.0
         return strength / beta, weakest, self.penalty / beta, beta

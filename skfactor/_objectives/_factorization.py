@@ -4,10 +4,13 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg
 
+from .._array_api import to_host
 from .._linalg import (
+    device_inner,
     divide_exactly,
     entries,
     inner,
+    numpy_dtype,
     operator_norm,
     residual_sq_norm,
     sq_norm,
@@ -86,10 +89,10 @@ class FactorizationObjective(Objective):
         else:
             total = sq_norm(A)
         self.A = A
-        self.dtype = A.dtype
-        self.shape = A.shape
+        self.dtype = numpy_dtype(A.dtype)
+        self.shape = tuple(A.shape)
         if exact_threshold is None:
-            exact_threshold = 1e4 * np.finfo(A.dtype).eps
+            exact_threshold = 1e4 * np.finfo(self.dtype).eps
         self._total = total  # ‖A‖²
         self.reference_loss = self.model.half * total  # h‖A‖²
         self._exact_below = exact_threshold * self.reference_loss
@@ -230,6 +233,104 @@ class FactorizationObjective(Objective):
             return operator_norm(E.matmat, E.rmatmat, self.shape[1], self.dtype)
 
         return self.model.escape_strength(self._residual_operator(point), norm)
+
+
+class _DeviceData:
+    """Data on a device seen from the host: ``T @ B`` takes and returns
+    numpy arrays and multiplies on the device. The target the starts and
+    the norm estimates read (host algorithms around a few products with
+    the data, whose small operands travel instead of the data)."""
+
+    ndim = 2
+
+    def __init__(self, A, space, transposed=False):
+        self._A, self._space, self._transposed = A, space, transposed
+        m, n = A.shape
+        self.shape = (n, m) if transposed else (m, n)
+        self.dtype = numpy_dtype(A.dtype)
+
+    @property
+    def T(self):
+        return _DeviceData(self._A, self._space, not self._transposed)
+
+    def _matrix(self):
+        return self._A.T if self._transposed else self._A
+
+    def __matmul__(self, B):
+        B = self._space.asarray(np.ascontiguousarray(B, dtype=self.dtype))
+        return to_host(self._matrix() @ B)
+
+    def __array__(self, dtype=None, copy=None):
+        out = to_host(self._matrix())
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+
+class DeviceFactorizationObjective(FactorizationObjective):
+    r""":class:`FactorizationObjective` of a dense ``A`` on a device (any
+    array API library, see :mod:`skfactor._array_api`).
+
+    The same loss, gradients and caches, computed by the data's library on
+    its device: the two products with ``A``, the Grams and the gradients stay
+    there, and the loss ``h(‖A‖² − 2⟨AY, X⟩ + ⟨XᵀX, YᵀY⟩)`` is summed there
+    and read with one synchronisation per point. The starts and the step
+    policy see the data through products (``target``: numpy operands in and
+    out), and the small decompositions of the saddle probe read the factors
+    on the host.
+    """
+
+    def __init__(self, A, space, alpha=0.0, exact_threshold=None, model=None):
+        self.space = space
+        super().__init__(A, alpha=alpha, exact_threshold=exact_threshold, model=model)
+
+    @property
+    def target(self):
+        return _DeviceData(self.A, self.space)
+
+    def adopt(self, factors):
+        return [self.space.asarray(np.asarray(F, dtype=self.dtype)) for F in factors]
+
+    def host(self, F):
+        return to_host(F)
+
+    def _product(self, point, i):
+        key = ("product", i)
+        P = point.cache.get(key)
+        if P is None:
+            data = self.A if i == 0 else self.A.T
+            P = point.cache[key] = data @ point.factors[self.partner(i)]
+        return P
+
+    def _expansion(self, point):
+        cross = device_inner(self._product(point, 0), point.factors[0])
+        quad = device_inner(point.gram(0), point.gram(self.partner(0)))
+        return self.model.half * float(self._total - 2.0 * cross + quad)
+
+    def _penalty_value(self, point):
+        if not self.penalty:
+            return 0.0
+        xp = self.space.xp
+        traces = sum(xp.linalg.trace(point.gram(i)) for i in range(self.n_factors))
+        return 0.5 * self.penalty * float(traces)
+
+    def grad_block(self, point, i):
+        grad = point.factors[i] @ point.gram(self.partner(i)) - self._product(point, i)
+        if self.penalty:
+            grad = grad + self.penalty * point.factors[i]
+        return grad
+
+    def _residual_products(self, point):
+        L, R = self.model.split(point.factors)
+        A, move = self.A, self.adopt
+
+        def matmat(V):
+            (V,) = move([V])
+            return to_host(L @ (R.T @ V) - A @ V)
+
+        def rmatmat(U):
+            (U,) = move([U])
+            return to_host(R @ (L.T @ U) - A.T @ U)
+
+        return matmat, rmatmat
 
 
 class MaskedFactorizationObjective(FactorizationObjective):

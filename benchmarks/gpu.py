@@ -1,0 +1,235 @@
+"""Array API devices: time per iteration on the data's device, against the two
+products no iteration can avoid there and against numpy on this machine's CPU.
+
+The fit runs with scikit-learn's ``array_api_dispatch`` on a tensor of the
+best library found (torch on CUDA, then CuPy, then torch on the CPU, then
+array-api-strict) and the script says which. For each case:
+
+- ``iteration``: the median solver iteration of ``FactorizationNAG``
+  (``optimizer="nag"``, the solver's own time stamps: the start excluded);
+- ``products``: the same iteration's unavoidable work on the same device,
+  ``A @ Y`` and ``A.T @ X``, timed with a synchronisation;
+- ``numpy``: the numpy fit's median iteration on the host CPU;
+- ``peak``: peak device memory of the fit above the data (CUDA only).
+
+Dense 4000×3000 and 20000×10000 (float32, float64; d = 5, 20, 80). The
+estimators and paths that still fit on the host (sparse data, missing
+entries, ratings, linear networks) are timed once each with device input, to
+show the cost of the round trip, and labelled "host".
+
+    python -m benchmarks.gpu [--quick]
+"""
+
+import os
+import time
+
+os.environ.setdefault("SCIPY_ARRAY_API", "1")  # scikit-learn's dispatch asks for it
+
+import numpy as np
+import sklearn
+
+from skfactor import (
+    FactorizationNAG,
+    LinearNetRegressor,
+    MatrixCompletionRegressor,
+)
+from skfactor.datasets import make_ratings
+
+from ._timing import cli, print_table
+
+
+def find_device():
+    """``(name, to_device, synchronize, peak_memory, reset_peak)`` for the
+    best array library available here."""
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None and torch.cuda.is_available():
+        name = f"torch {torch.__version__} on {torch.cuda.get_device_name(0)}"
+        return (
+            name,
+            lambda a: torch.asarray(a, device="cuda"),
+            torch.cuda.synchronize,
+            torch.cuda.max_memory_allocated,
+            torch.cuda.reset_peak_memory_stats,
+        )
+    try:
+        import cupy
+
+        if cupy.cuda.runtime.getDeviceCount():
+            pool = cupy.get_default_memory_pool()
+            return (
+                f"CuPy {cupy.__version__} on GPU 0",
+                cupy.asarray,
+                cupy.cuda.Device().synchronize,
+                pool.total_bytes,
+                lambda: None,
+            )
+    except ImportError:
+        pass
+    if torch is not None:
+        return (
+            f"torch {torch.__version__} on the CPU (no GPU here)",
+            torch.asarray,
+            lambda: None,
+            None,
+            lambda: None,
+        )
+    import array_api_strict
+
+    return (
+        f"array-api-strict {array_api_strict.__version__} (no GPU, no torch here)",
+        array_api_strict.asarray,
+        lambda: None,
+        None,
+        lambda: None,
+    )
+
+
+def _median_iteration(est):
+    stamps = np.concatenate([[0.0], np.asarray(est._array_host["time_curve_"])])
+    return float(np.median(np.diff(stamps)))
+
+
+def _numpy_iteration(est):
+    return float(np.median(np.diff(np.concatenate([[0.0], est.time_curve_]))))
+
+
+def _products(A, X, Y, synchronize, repeats=5):
+    """Median time of ``A @ Y`` and ``A.T @ X`` on the device."""
+    times = []
+    for _ in range(repeats + 1):
+        synchronize()
+        start = time.perf_counter()
+        P, Q = A @ Y, A.T @ X
+        synchronize()
+        times.append(time.perf_counter() - start)
+        del P, Q
+    return float(np.median(times[1:]))
+
+
+def _low_rank(m, n, rank, dtype, seed=0):
+    rng = np.random.RandomState(seed)
+    A = rng.standard_normal((m, rank)) @ rng.standard_normal((rank, n))
+    A += 0.1 * rng.standard_normal((m, n))
+    return A.astype(dtype)
+
+
+def dense(quick, device):
+    name, move, synchronize, peak, reset = device
+    sizes = [(1000, 800)] if quick else [(4000, 3000), (20000, 10000)]
+    widths = [5, 20] if quick else [5, 20, 80]
+    n_iter = 6 if quick else 25
+    rows = []
+    for m, n in sizes:
+        for dtype in (np.float32, np.float64):
+            A = _low_rank(m, n, 10, dtype)
+            A_device = move(A)
+            for d in widths:
+                est = FactorizationNAG(
+                    d, optimizer="nag", max_iter=n_iter, tol=0.0, random_state=0
+                )
+                reset()
+                before = peak() if peak else None
+                with sklearn.config_context(array_api_dispatch=True):
+                    fitted = sklearn.clone(est).fit(A_device)
+                used = (peak() - before) / 2**20 if peak else None
+                iteration = _median_iteration(fitted)
+                X = move(fitted._array_host["left_factor_"])
+                Y = move(fitted._array_host["right_factor_"])
+                floor = _products(A_device, X, Y, synchronize)
+                host = _numpy_iteration(sklearn.clone(est).fit(A))
+                rows.append(
+                    (
+                        f"{m}x{n}",
+                        np.dtype(dtype).name,
+                        str(d),
+                        f"{1e3 * floor:.2f}",
+                        f"{1e3 * iteration:.2f}",
+                        f"{iteration / floor:.2f}",
+                        f"{1e3 * host:.2f}",
+                        f"{host / iteration:.1f}",
+                        "n/a" if used is None else f"{used:.0f}",
+                    )
+                )
+            del A_device
+    print_table(
+        f"FactorizationNAG(optimizer='nag') on {name}: ms per iteration",
+        (
+            "data",
+            "dtype",
+            "d",
+            "products",
+            "iteration",
+            "x products",
+            "numpy CPU",
+            "speed-up",
+            "peak MiB",
+        ),
+        rows,
+    )
+    return rows
+
+
+def host_paths(quick, device):
+    """Inputs on the device whose fits still run on the host: the round trip."""
+    name, move, *_ = device
+    rng = np.random.RandomState(0)
+    rows = []
+    m, n = (400, 300) if quick else (4000, 3000)
+    A = _low_rank(m, n, 5, np.float64)
+    holes = A.copy()
+    holes[rng.rand(m, n) < 0.05] = np.nan
+    n_ratings = 20_000 if quick else 1_000_000
+    shape = (600, 400) if quick else (20_000, 5_000)
+    X_r, y_r = make_ratings(*shape, n_ratings, random_state=0)[:2]
+    design = rng.standard_normal((2000 if quick else 100_000, 50))
+    targets = design @ rng.standard_normal((50, 10))
+    cases = [
+        (
+            "FactorizationNAG, NaN entries",
+            FactorizationNAG(5, max_iter=20),
+            holes,
+            None,
+        ),
+        (
+            f"MatrixCompletionRegressor, {n_ratings} ratings",
+            MatrixCompletionRegressor(10, alpha=0.05, max_iter=20, random_state=0),
+            X_r,
+            y_r,
+        ),
+        (
+            "LinearNetRegressor",
+            LinearNetRegressor(max_iter=50, random_state=0),
+            design,
+            targets,
+        ),
+    ]
+    for label, est, X, y in cases:
+        start = time.perf_counter()
+        sklearn.clone(est).fit(X, y)
+        host = time.perf_counter() - start
+        Xd = move(X)
+        yd = None if y is None else move(y)
+        start = time.perf_counter()
+        with sklearn.config_context(array_api_dispatch=True):
+            sklearn.clone(est).fit(Xd, yd)
+        moved = time.perf_counter() - start
+        rows.append((label, f"{host:.3f}", f"{moved:.3f}", f"{moved / host:.2f}"))
+    print_table(
+        f"Fits that run on the host, device input ({name}): seconds per fit",
+        ("case", "numpy input", "device input", "ratio"),
+        rows,
+    )
+    return rows
+
+
+def run(quick=False):
+    device = find_device()
+    print(f"Device: {device[0]}\n")
+    return dense(quick, device) + host_paths(quick, device)
+
+
+if __name__ == "__main__":
+    cli(run, __doc__)

@@ -1,0 +1,343 @@
+"""Array API inputs (torch, array-api-strict, CuPy) with array_api_dispatch.
+
+The reference is always the numpy fit of the same data: every estimator on
+every namespace gives the numpy result to 1e-10 in float64, keeps float32,
+and returns arrays of the input's namespace and device. array-api-strict's
+second device ("device1") refuses any conversion to numpy and any mixing
+with arrays of another device, so a fit there proves that the iterations
+never leave the device except through the library's explicit transfers.
+"""
+
+import pickle
+
+import numpy as np
+import pytest
+import sklearn
+from sklearn.base import clone
+
+import skfactor
+from skfactor._array_api import Space, to_host
+from skfactor._objectives._factorization import DeviceFactorizationObjective
+
+xps = pytest.importorskip("array_api_strict")
+
+try:
+    import torch
+except ImportError:  # the CPU build is in the torch-cpu extra
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
+needs_cuda = pytest.mark.skipif(
+    torch is None or not torch.cuda.is_available(), reason="needs a CUDA device"
+)
+
+
+def _strict(device):
+    def convert(a):
+        return xps.asarray(a, device=xps.Device(device))
+
+    return convert
+
+
+def _torch(device):
+    def convert(a):
+        return torch.asarray(a, device=device)
+
+    return convert
+
+
+NAMESPACES = [
+    pytest.param(_strict("CPU_DEVICE"), id="strict-cpu"),
+    pytest.param(_strict("device1"), id="strict-device1"),
+    pytest.param(_torch("cpu"), id="torch-cpu", marks=needs_torch),
+    pytest.param(_torch("cuda"), id="torch-cuda", marks=[needs_cuda, pytest.mark.cuda]),
+]
+
+
+def _same_space(a, b):
+    return Space.of(a) == Space.of(b)
+
+
+def _dispatch():
+    return sklearn.config_context(array_api_dispatch=True)
+
+
+def _low_rank(m=120, n=80, rank=5, noise=1e-2, seed=0):
+    rng = np.random.RandomState(seed)
+    A = rng.standard_normal((m, rank)) @ rng.standard_normal((rank, n))
+    return A + noise * rng.standard_normal((m, n))
+
+
+def _model(est):
+    """The fitted model ``embedding_ @ components_`` on the host."""
+    return to_host(est.embedding_) @ to_host(est.components_)
+
+
+# -- FactorizationNAG: the iterations on the device ----------------------------
+OPTIMIZER_STARTS = [
+    ("gd", "unbalanced"),
+    ("nag", "unbalanced"),
+    ("nag", "spectral"),
+    ("altgd", "ward_kolda"),
+    ("heavy_ball", "small_random"),
+    ("precgd", "small_random"),
+    ("scaledgd", "nystrom"),
+    ("apgd", "gaussian"),
+    ("nag", "orthogonal"),
+]
+
+
+@pytest.mark.parametrize("convert", NAMESPACES)
+@pytest.mark.parametrize(("optimizer", "init"), OPTIMIZER_STARTS)
+def test_factorization_matches_numpy(convert, optimizer, init):
+    A = _low_rank()
+    est = skfactor.FactorizationNAG(
+        5, optimizer=optimizer, init=init, random_state=0, max_iter=80
+    )
+    ref = clone(est).fit(A)
+    X = convert(A)
+    with _dispatch():
+        fitted = clone(est).fit(X)
+        Z = fitted.transform(X)
+        back = fitted.inverse_transform(Z)
+    assert fitted.n_iter_ == ref.n_iter_
+    assert fitted.stop_reason_ == ref.stop_reason_
+    np.testing.assert_allclose(
+        to_host(fitted.loss_curve_), ref.loss_curve_, rtol=1e-9, atol=1e-12
+    )
+    scale = np.abs(A).max()
+    np.testing.assert_allclose(_model(fitted), _model(ref), atol=1e-10 * scale)
+    np.testing.assert_allclose(to_host(Z), ref.transform(A), atol=1e-10 * scale)
+    np.testing.assert_allclose(
+        to_host(back), ref.inverse_transform(ref.transform(A)), atol=1e-10 * scale
+    )
+    for value in (fitted.components_, fitted.singular_values_, Z, back):
+        assert _same_space(value, X)
+    assert fitted.reconstruction_err_ == pytest.approx(ref.reconstruction_err_, 1e-9)
+
+
+@pytest.mark.parametrize("convert", NAMESPACES)
+def test_factorization_penalized_and_float32(convert):
+    A = _low_rank(seed=1).astype(np.float32)
+    est = skfactor.FactorizationNAG(6, alpha=0.05, random_state=0, max_iter=60)
+    ref = clone(est).fit(A)
+    X = convert(A)
+    with _dispatch():
+        fitted = clone(est).fit(X)
+        Z = fitted.transform(X)
+    assert to_host(Z).dtype == np.float32
+    assert to_host(fitted.components_).dtype == np.float32
+    assert fitted.n_iter_ == ref.n_iter_
+    np.testing.assert_allclose(to_host(Z), ref.transform(A), atol=1e-4, rtol=1e-3)
+
+
+@pytest.mark.parametrize("convert", NAMESPACES)
+def test_factorization_runs_on_the_device(convert, monkeypatch):
+    """The dense fit builds the device objective, and reads the loss with
+    one synchronisation per iteration (the solver's ``float``)."""
+    import skfactor._factorization as module
+
+    built = []
+    original = module.DeviceFactorizationObjective
+
+    def spy(*args, **kwargs):
+        objective = original(*args, **kwargs)
+        built.append(objective)
+        return objective
+
+    monkeypatch.setattr(module, "DeviceFactorizationObjective", spy)
+    A = _low_rank()
+    X = convert(A)
+    with _dispatch():
+        est = skfactor.FactorizationNAG(5, optimizer="gd", random_state=0).fit(X)
+    assert len(built) == 1 and isinstance(built[0], DeviceFactorizationObjective)
+    assert est.n_iter_ > 1
+
+
+def test_one_synchronisation_per_iteration(monkeypatch):
+    """Count the device-to-host reads of scalars during a GD fit."""
+    reads = []
+    Array = type(xps.asarray([0.0]))
+    original = Array.__float__
+
+    def counting(self):
+        reads.append(1)
+        return original(self)
+
+    monkeypatch.setattr(Array, "__float__", counting)
+    A = _low_rank()
+    X = _strict("device1")(A)
+    with _dispatch():
+        est = skfactor.FactorizationNAG(
+            5, optimizer="gd", init="small_random", random_state=0, max_iter=200
+        ).fit(X)
+    # one per iteration, plus a fixed number for the setup and the attributes
+    assert len(reads) <= est.n_iter_ + 15, (len(reads), est.n_iter_)
+
+
+@pytest.mark.parametrize("convert", NAMESPACES)
+def test_factorization_nan_and_symmetric_fall_back_to_the_host(convert):
+    A = _low_rank(60, 40)
+    A[3, 5] = np.nan
+    est = skfactor.FactorizationNAG(3, random_state=0, max_iter=50)
+    ref = clone(est).fit(A)
+    with _dispatch():
+        fitted = clone(est).fit(convert(A))
+        Z = fitted.transform(convert(A))
+    np.testing.assert_allclose(to_host(Z), ref.transform(A), atol=1e-10)
+    assert _same_space(Z, convert(A))
+
+    K = _low_rank(40, 6, rank=6, noise=0)
+    K = K @ K.T
+    est = skfactor.FactorizationNAG(3, symmetric=True, random_state=0, max_iter=50)
+    ref = clone(est).fit(K)
+    with _dispatch():
+        fitted = clone(est).fit(convert(K))
+    np.testing.assert_allclose(
+        to_host(fitted.eigenvalues_), ref.eigenvalues_, rtol=1e-10
+    )
+    assert _same_space(fitted.components_, convert(K))
+
+
+# -- the other estimators: same results, same namespace -----------------------
+def _cases():
+    rng = np.random.RandomState(0)
+    A = _low_rank(50, 12, rank=3)
+    holes = np.where(rng.rand(*A.shape) < 0.1, np.nan, A)
+    design = rng.standard_normal((200, 30))
+    W = rng.standard_normal((6, 2)) @ rng.standard_normal((2, 5))
+    y = design @ W.ravel() + 0.01 * rng.standard_normal(200)
+    targets = design[:, :4] @ rng.standard_normal((4, 3))
+    from skfactor.datasets import make_ratings
+
+    X_r, y_r = make_ratings(60, 40, 1500, random_state=0)[:2]
+    return [
+        (
+            "imputer",
+            skfactor.LowRankImputer(n_components=3, random_state=0),
+            holes,
+            None,
+        ),
+        (
+            "sensing",
+            skfactor.MatrixSensingPrecGD(rank=2, shape=(6, 5), random_state=0),
+            design,
+            y,
+        ),
+        ("linear_net", skfactor.LinearNetRegressor(random_state=0), design, targets),
+        ("completion", skfactor.MatrixCompletionRegressor(5, random_state=0), X_r, y_r),
+    ]
+
+
+@pytest.mark.parametrize("convert", NAMESPACES)
+@pytest.mark.parametrize(
+    "case", range(4), ids=["imputer", "sensing", "linear_net", "completion"]
+)
+def test_estimators_match_numpy(convert, case):
+    _, est, X, y = _cases()[case]
+    method = "transform" if y is None else "predict"
+    ref = clone(est).fit(X, y)
+    expected = getattr(ref, method)(X)
+    Xd = convert(X)
+    yd = None if y is None else convert(y)
+    with _dispatch():
+        fitted = clone(est).fit(Xd, yd)
+        out = getattr(fitted, method)(Xd)
+        score = fitted.score(Xd, yd) if y is not None else None
+    assert _same_space(out, Xd)
+    np.testing.assert_allclose(to_host(out), expected, rtol=1e-10, atol=1e-10)
+    if score is not None:
+        assert isinstance(score, float)
+        assert score == pytest.approx(ref.score(X, y), abs=1e-10)
+    for key, value in vars(ref).items():
+        if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+            assert _same_space(getattr(fitted, key), Xd), key
+
+
+@pytest.mark.parametrize("convert", NAMESPACES)
+def test_mixed_inputs_follow_X(convert):
+    """y of another namespace (numpy here) moves to X's."""
+    _, est, X, y = _cases()[2]
+    with _dispatch():
+        fitted = clone(est).fit(convert(X), y)
+        out = fitted.predict(convert(X))
+    assert _same_space(out, convert(X))
+    np.testing.assert_allclose(
+        to_host(out), clone(est).fit(X, y).predict(X), atol=1e-10
+    )
+
+
+# -- conventions -----------------------------------------------------------------
+def test_other_namespace_than_fit_is_refused():
+    A = _low_rank(40, 20)
+    X = _strict("device1")(A)
+    with _dispatch():
+        est = skfactor.FactorizationNAG(3, random_state=0).fit(X)
+        with pytest.raises(
+            ValueError, match=r"FactorizationNAG\.transform\(\).*same namespace"
+        ):
+            est.transform(A)
+        with pytest.raises(ValueError, match="same namespace"):
+            est.transform(_strict("CPU_DEVICE")(A))
+        numpy_fit = skfactor.FactorizationNAG(3, random_state=0).fit(A)
+        with pytest.raises(ValueError, match="fitted on numpy arrays"):
+            numpy_fit.transform(X)
+
+
+@needs_torch
+def test_dispatch_off_is_numpy():
+    """Without dispatch a torch CPU tensor is read as numpy, as before."""
+    A = _low_rank(40, 20)
+    est = skfactor.FactorizationNAG(3, random_state=0).fit(torch.asarray(A))
+    assert isinstance(est.components_, np.ndarray)
+    ref = skfactor.FactorizationNAG(3, random_state=0).fit(A)
+    np.testing.assert_array_equal(est.components_, ref.components_)
+
+
+@needs_torch
+def test_device_sparse_is_a_clear_error():
+    A = torch.asarray(_low_rank(20, 10)).to_sparse_csr()
+    for dispatch in (True, False):
+        with sklearn.config_context(array_api_dispatch=dispatch):
+            with pytest.raises(
+                TypeError, match="sparse torch arrays are not supported"
+            ):
+                skfactor.FactorizationNAG(2).fit(A)
+
+
+def test_pickle_clone_and_warm_start_on_a_device():
+    A = _low_rank()
+    X = _strict("device1")(A)
+    with _dispatch():
+        est = skfactor.FactorizationNAG(5, random_state=0, warm_start=True, max_iter=30)
+        est.fit(X)
+        first = est.n_iter_
+        again = pickle.loads(pickle.dumps(est))
+        assert _same_space(again.components_, X)
+        np.testing.assert_array_equal(
+            to_host(again.transform(X)), to_host(est.transform(X))
+        )
+        est.fit(X)  # continues from the device fit's factors
+        assert _same_space(est.components_, X)
+        assert est.n_iter_ <= first
+    assert isinstance(clone(est).get_params()["n_components"], int)
+
+
+def test_failed_device_fit_leaves_the_estimator():
+    A = _low_rank(40, 20)
+    X = _strict("device1")(A)
+    with _dispatch():
+        est = skfactor.FactorizationNAG(3, random_state=0).fit(X)
+        before = to_host(est.components_).copy()
+        with pytest.raises(ValueError):
+            est.set_params(init=(np.ones((2, 3)), np.ones((2, 3)))).fit(X)
+        np.testing.assert_array_equal(to_host(est.components_), before)
+        assert _same_space(est.components_, X)
+
+
+def test_caller_arrays_unchanged():
+    A = _low_rank(40, 20)
+    X = _strict("device1")(A)
+    with _dispatch():
+        skfactor.FactorizationNAG(3, random_state=0).fit(X)
+    np.testing.assert_array_equal(to_host(X), A)
