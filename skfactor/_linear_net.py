@@ -14,7 +14,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._array_api import fits_in_space, method_in_space
+from ._array_api import Space, fits_in_space, method_in_space, to_host
 from ._base import (
     FirstOrderEstimatorMixin,
     Float64ScoreMixin,
@@ -22,12 +22,40 @@ from ._base import (
     restores_on_failure,
 )
 from ._initializers import check_custom_init, starts_for
+from ._linalg import numpy_dtype
 from ._objectives import LinearNetDataObjective, LinearNetObjective
 from ._units import DataUnit
 
 
+def _device_means(X, weights):
+    """The (weighted) column means of a device ``X``, on the host."""
+    xp = Space.of(X).xp
+    if weights is None:
+        return to_host(xp.mean(X, axis=0))
+    w = Space.of(X).from_host((weights / weights.sum()).astype(numpy_dtype(X.dtype)))
+    return to_host(X.T @ w)
+
+
+def _device_products(X, WY, weights):
+    """``XᵀWX`` and ``XᵀWY`` of a device ``X``: the one pass over the data on
+    its device (``WY`` and the weights travel there), the small products back
+    on the host."""
+    space = Space.of(X)
+    WX = X
+    if weights is not None:
+        WX = X * space.from_host(weights.astype(numpy_dtype(X.dtype)))[:, None]
+    return to_host(X.T @ WX), to_host(X.T @ space.from_host(WY))
+
+
 def _means(X, Y, fit_intercept, weights=None):
     """The (weighted) column means of X and Y; zeros without intercept."""
+    if Space.of(X) is not None:
+        dtype = numpy_dtype(X.dtype)
+        if not fit_intercept:
+            return np.zeros(X.shape[1], dtype=dtype), np.zeros(Y.shape[1], dtype=dtype)
+        w = None if weights is None else weights / weights.sum()
+        y_mean = Y.mean(axis=0) if w is None else w.astype(Y.dtype) @ Y
+        return _device_means(X, weights).astype(dtype, copy=False), y_mean
     if not fit_intercept:
         return (
             np.zeros(X.shape[1], dtype=X.dtype),
@@ -45,20 +73,27 @@ def _statistics(X, Y, fit_intercept, weights=None):
     means (``W = I``, ``Σw = n`` without weights).
 
     Sparse ``X`` is never densified: the centring is applied to the small
-    p×p and q×p products.
+    p×p and q×p products. A device ``X`` (any array API library) is read
+    once on its device; ``Y`` and everything after the products are on the
+    host.
     """
     n = X.shape[0] if weights is None else float(weights.sum())
     x_mean, y_mean = _means(X, Y, fit_intercept, weights)
-    if weights is None:
-        WX, WY = X, Y
+    dtype = numpy_dtype(X.dtype)
+    WY = Y if weights is None else Y * weights.astype(dtype)[:, None]
+    if Space.of(X) is not None:
+        XtX, XtWY = _device_products(X, WY, weights)
     else:
-        w = weights.astype(X.dtype)
-        WX = X.multiply(w[:, None]).tocsr() if sp.issparse(X) else X * w[:, None]
-        WY = Y * w[:, None]
-    XtX = X.T @ WX
-    XtX = XtX.toarray() if sp.issparse(XtX) else np.asarray(XtX)
+        if weights is None:
+            WX = X
+        else:
+            w = weights.astype(X.dtype)
+            WX = X.multiply(w[:, None]).tocsr() if sp.issparse(X) else X * w[:, None]
+        XtX = X.T @ WX
+        XtX = XtX.toarray() if sp.issparse(XtX) else np.asarray(XtX)
+        XtWY = np.asarray(X.T @ WY)
     S = XtX / n - np.outer(x_mean, x_mean)
-    C = np.asarray(X.T @ WY).T / n - np.outer(y_mean, x_mean)
+    C = XtWY.T / n - np.outer(y_mean, x_mean)
     Yc = Y - y_mean
     squares = np.einsum("ij,ij->i", Yc, Yc, dtype=np.float64)
     yy = float(squares.sum() if weights is None else squares @ weights) / n
@@ -67,12 +102,12 @@ def _statistics(X, Y, fit_intercept, weights=None):
         # feature at the level of the raw moments' rounding is noise, and a
         # fit to it would put huge weights on it (a constant float32 column
         # gave coefficients of ±1e4 whose predictions depended on the batch)
-        eps = 8 * float(np.finfo(X.dtype).eps)
+        eps = 8 * float(np.finfo(dtype).eps)
         x_raw = np.sqrt(np.abs(np.diag(XtX)) / n)
         y_raw = np.sqrt(np.einsum("ij,ij->j", Y, WY, dtype=np.float64) / n)
         S[np.abs(S) <= eps * np.outer(x_raw, x_raw)] = 0.0
         C[np.abs(C) <= eps * np.outer(y_raw, x_raw)] = 0.0
-    return S.astype(X.dtype), C.astype(X.dtype), yy, x_mean, y_mean
+    return S.astype(dtype), C.astype(dtype), yy, x_mean, y_mean
 
 
 def _check_finite(*statistics):
@@ -243,7 +278,7 @@ class LinearNetRegressor(
 
     # -- fit --------------------------------------------------------------------
     @restores_on_failure
-    @fits_in_space()
+    @fits_in_space(native=lambda self, X: True)
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         r"""Fit the layers.
@@ -267,20 +302,26 @@ class LinearNetRegressor(
         self : object
         """
         widths = self._widths()
+        # a device X (array API dispatch) stays there for its one pass: the
+        # sufficient statistics; y, the weights and the iterations are small
+        space = Space.of(X, type(self).__name__)
+        xp = np if space is None else space.xp
         X, y = validate_data(
             self,
             X,
             y,
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32],
+            accept_sparse="csr" if space is None else False,
+            dtype=[xp.float64, xp.float32],
             multi_output=True,
             y_numeric=True,
         )
-        Y = np.asarray(y, dtype=X.dtype)
+        dtype = numpy_dtype(X.dtype)
+        Y = np.asarray(to_host(y), dtype=dtype)
         X_user, y_user = X, y  # what the callbacks see
-        weights, kept = check_sample_weight(sample_weight, X)
+        weights, kept = check_sample_weight(to_host(sample_weight), to_host(Y))
         if kept is not None:
-            X, Y = X[kept], Y[kept]
+            rows = kept if space is None else space.from_host(np.flatnonzero(kept))
+            X, Y = (X[kept] if space is None else xp.take(X, rows, axis=0)), Y[kept]
         single_output = Y.ndim == 1
         if Y.ndim == 1:
             Y = Y[:, None]
@@ -290,7 +331,10 @@ class LinearNetRegressor(
         depth = len(layer_shapes)
         # data far from unit scale: fit Y / 4**k and X / 4**j (exact)
         unit, Y_fit, X_fit = DataUnit.from_data(Y, design=X, degree=depth)
-        if n_features <= min(self._max_statistics_features, X.shape[0]):
+        statistics = n_features <= min(self._max_statistics_features, X.shape[0])
+        if space is not None and not statistics:
+            X, X_fit = to_host(X), to_host(X_fit)  # the many-features path
+        if statistics:
             S, C, yy, _, _ = _statistics(X_fit, Y_fit, self.fit_intercept, weights)
             _check_finite(S, C, yy)
             objective = LinearNetObjective(S, C, yy, depth)
@@ -305,12 +349,12 @@ class LinearNetRegressor(
         init = self.init
         if not isinstance(init, str):
             # validate in the user's order [W₁, …, W_N], then store
-            init = check_custom_init(init, layer_shapes, X.dtype)
+            init = check_custom_init(init, layer_shapes, dtype)
             init = [*init[:0:-1], init[0].T]
         warm = None
         if self.warm_start and getattr(self, "_factors", None) is not None:
             if [F.shape for F in self._factors] == storage_shapes:
-                warm = [F.astype(X.dtype) for F in self._factors]
+                warm = [F.astype(dtype) for F in self._factors]
         means = _means(X, Y, self.fit_intercept, weights)
 
         def attributes(factors, fitted):
@@ -346,11 +390,14 @@ class LinearNetRegressor(
 
     def _check_X(self, X):
         check_is_fitted(self)
+        space = Space.of(X, type(self).__name__)
+        xp = np if space is None else space.xp
+        sparse = "csr" if space is None else False
         return validate_data(
-            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
+            self, X, accept_sparse=sparse, dtype=[xp.float64, xp.float32], reset=False
         )
 
-    @method_in_space()
+    @method_in_space(native=lambda self, X: True)
     def predict(self, X):
         """``X @ coef_.T + intercept_``.
 
@@ -363,11 +410,19 @@ class LinearNetRegressor(
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
         X = self._check_X(X)
+        space = Space.of(X)
+        if space is not None:  # fitted on this device: predict there
+            coef = space.xp.astype(self.coef_, X.dtype)
+            out = X @ (coef if coef.ndim == 1 else coef.T)
+            intercept = self.intercept_
+            if not isinstance(intercept, float):
+                intercept = space.xp.astype(intercept, X.dtype)
+            return out + intercept
         coef = np.asarray(self.coef_, dtype=X.dtype)
         out = X @ coef.T
         return np.asarray(out) + np.asarray(self.intercept_, dtype=X.dtype)
 
-    @method_in_space()
+    @method_in_space(native=lambda self, X: True)
     def transform(self, X):
         r"""First hidden layer's activations :math:`XW_1^\top`: a supervised projection.
 
@@ -380,6 +435,8 @@ class LinearNetRegressor(
         H : ndarray of shape (n_samples, hidden_layer_sizes[0])
         """
         X = self._check_X(X)
+        if Space.of(X) is not None:
+            return X @ Space.of(X).xp.astype(self.coefs_[0], X.dtype).T
         return np.asarray(X @ self.coefs_[0].T.astype(X.dtype, copy=False))
 
     @property
