@@ -120,7 +120,7 @@ def dense(quick, device):
     name, move, synchronize, peak, reset = device
     sizes = [(1000, 800)] if quick else [(4000, 3000), (20000, 10000)]
     widths = [5, 20] if quick else [5, 20, 80]
-    n_iter = 6 if quick else 25
+    n_iter = 6 if quick else 20
     rows = []
     for m, n in sizes:
         for dtype in (np.float32, np.float64):

@@ -42,10 +42,13 @@ def _library(x):
     return type(x).__module__.split(".")[0]
 
 
-def _check_not_device_sparse(X, name):
-    """A clear error for sparse arrays of device libraries, which no
-    estimator reads yet."""
+def _check_device_input(X, name):
+    """Clear errors for what no estimator reads: sparse arrays of device
+    libraries, and complex arrays (scikit-learn's message for numpy's)."""
     library = _library(X)
+    dtype = str(getattr(X, "dtype", ""))
+    if "complex" in dtype:
+        raise ValueError(f"{name}: complex data not supported ({dtype}).")
     layout = getattr(X, "layout", None)
     sparse_torch = library == "torch" and layout is not None and "sparse" in str(layout)
     if sparse_torch or library == "cupyx":
@@ -76,7 +79,7 @@ class Space:
         another library than numpy; None otherwise (the numpy path)."""
         if X is None or isinstance(X, np.ndarray) or sp.issparse(X):
             return None
-        _check_not_device_sparse(X, name)
+        _check_device_input(X, name)
         if not dispatch_enabled():
             return None
         compat = _compat()
@@ -131,6 +134,14 @@ class Space:
         if _library(a) == self.library and str(compat.device(a)) == str(self.device):
             return a
         return self.from_host(to_host(a))
+
+    def prepare(self, X):
+        """``X`` as the estimators compute with it: a torch tensor that
+        records gradients is detached (the fit is no part of an autograd
+        graph, and a graph through every iteration would hold them all)."""
+        if getattr(X, "requires_grad", False):
+            return X.detach()
+        return X
 
     def publish(self, estimator):
         """Move the estimator's fitted arrays (numeric ndarrays, lists and
@@ -244,16 +255,15 @@ def fits_in_space(native=None):
             if space is None:
                 return fit(self, X, *args, **kwargs)
             if native is not None and native(self, X):
-                self._fit_space = space
-                move = space.asarray
+                X = space.prepare(X)
+
+                def move(a):
+                    return space.prepare(space.asarray(a))
             else:
                 X, move = to_host(X), to_host
             args = [move(a) if _is_array(a) else a for a in args]
             kwargs = {k: move(v) if _is_array(v) else v for k, v in kwargs.items()}
-            try:
-                result = fit(self, X, *args, **kwargs)
-            finally:
-                self.__dict__.pop("_fit_space", None)
+            result = fit(self, X, *args, **kwargs)
             space.publish(self)
             return result
 
@@ -283,7 +293,7 @@ def method_in_space(native=None):
             if fitted is None:
                 return method(self, X, *args, **kwargs)
             if native is not None and native(self, X):
-                return method(self, X, *args, **kwargs)
+                return method(self, fitted.prepare(X), *args, **kwargs)
             args = [to_host(a) if _is_array(a) else a for a in args]
             kwargs = {k: to_host(v) if _is_array(v) else v for k, v in kwargs.items()}
             out = method(host_twin(self), to_host(X), *args, **kwargs)

@@ -4,6 +4,8 @@ Nothing here knows about estimators; every function preserves the dtype of its
 array arguments.
 """
 
+import math
+
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
@@ -111,7 +113,7 @@ def max_abs(A):
     without a data-sized temporary."""
     if _foreign(A):
         xp = _namespace(A)
-        if not A.shape[0] * A.shape[1]:
+        if not math.prod(A.shape):
             return 0.0
         clean = xp.where(xp.isnan(A), xp.zeros((), dtype=A.dtype, device=A.device), A)
         return float(xp.max(xp.abs(clean)))

@@ -320,7 +320,7 @@ class LinearNetRegressor(
         X_user, y_user = X, y  # what the callbacks see
         weights, kept = check_sample_weight(to_host(sample_weight), to_host(Y))
         if kept is not None:
-            rows = kept if space is None else space.from_host(np.flatnonzero(kept))
+            rows = kept if space is None else space.from_host(kept)
             X, Y = (X[kept] if space is None else xp.take(X, rows, axis=0)), Y[kept]
         single_output = Y.ndim == 1
         if Y.ndim == 1:

@@ -15,7 +15,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._array_api import fits_in_space, method_in_space
+from ._array_api import Space, fits_in_space, method_in_space, to_host
 from ._base import (
     FirstOrderEstimatorMixin,
     Float64ScoreMixin,
@@ -23,17 +23,27 @@ from ._base import (
     restores_on_failure,
 )
 from ._initializers import starts_for
-from ._linalg import product_svd
+from ._linalg import numpy_dtype, product_svd
 from ._objectives import SensingObjective
+from ._objectives._sensing import DeviceSensingObjective
 from ._units import DataUnit
 
 
 def _flatten(X):
     """Accept (N, n1, n2) arrays; return (X as 2-D, (n1, n2) or None)."""
     if not sp.issparse(X) and getattr(X, "ndim", None) == 3:
+        space = Space.of(X)
+        if space is not None:  # a device array stays there
+            return space.xp.reshape(X, (X.shape[0], -1)), tuple(X.shape[1:])
         X = np.asarray(X)
         return X.reshape(X.shape[0], -1), X.shape[1:]
     return X, None
+
+
+def _native(estimator, X):
+    """Whether the fit runs on the device of ``X``: a dense design of the
+    pair model (the symmetric model fits on the host)."""
+    return not estimator.symmetric
 
 
 class MatrixSensingPrecGD(
@@ -286,18 +296,20 @@ class MatrixSensingPrecGD(
 
     def _validate_X(self, X, reset):
         X, shape_3d = _flatten(X)
+        space = Space.of(X, type(self).__name__)
+        xp = np if space is None else space.xp
         X = validate_data(
             self,
             X,
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32],
+            accept_sparse="csr" if space is None else False,
+            dtype=[xp.float64, xp.float32],
             reset=reset,
         )
         return X, shape_3d
 
     # -- fit ----------------------------------------------------------------------
     @restores_on_failure
-    @fits_in_space()
+    @fits_in_space(native=_native)
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         r"""Fit the low-rank coefficient matrix.
@@ -324,19 +336,26 @@ class MatrixSensingPrecGD(
         self : object
         """
         X, shape_3d = _flatten(X)
+        space = Space.of(X, type(self).__name__)
+        xp = np if space is None else space.xp
         X, y = validate_data(
             self,
             X,
             y,
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32],
+            accept_sparse="csr" if space is None else False,
+            dtype=[xp.float64, xp.float32],
             y_numeric=True,
         )
-        y = y.astype(X.dtype, copy=False)
+        dtype = numpy_dtype(X.dtype)
+        y = y.astype(X.dtype, copy=False) if space is None else xp.astype(y, X.dtype)
         X_user, y_user = X, y  # what the callbacks see
-        weights, kept = check_sample_weight(sample_weight, X)
+        weights, kept = check_sample_weight(to_host(sample_weight), to_host(y))
         if kept is not None:
-            X, y = X[kept], y[kept]
+            if space is None:
+                X, y = X[kept], y[kept]
+            else:
+                rows = space.from_host(kept)
+                X, y = xp.take(X, rows, axis=0), xp.take(y, rows, axis=0)
         shape = self._resolve_shape(X.shape[1], shape_3d)
         if self.symmetric and shape[0] != shape[1]:
             raise ValueError(
@@ -345,14 +364,22 @@ class MatrixSensingPrecGD(
             )
         # data far from unit scale: fit y / 4**k and X / 4**j (exact)
         unit, y_fit, X_fit = DataUnit.from_data(y, design=X)
-        objective = SensingObjective(
-            X_fit,
-            y_fit,
-            shape,
-            self.symmetric,
-            self.fit_intercept,
-            sample_weight=weights,
-        )
+        if space is not None and self.symmetric:
+            X, y, X_fit, y_fit = map(to_host, (X, y, X_fit, y_fit))
+            space = None
+        if space is not None:  # the iterations run on the design's device
+            objective = DeviceSensingObjective(
+                X_fit, y_fit, shape, space, self.fit_intercept, sample_weight=weights
+            )
+        else:
+            objective = SensingObjective(
+                X_fit,
+                y_fit,
+                shape,
+                self.symmetric,
+                self.fit_intercept,
+                sample_weight=weights,
+            )
         n1, n2 = shape
         shapes = (
             [(n1, self.rank)] if self.symmetric else [(n1, self.rank), (n2, self.rank)]
@@ -362,11 +389,12 @@ class MatrixSensingPrecGD(
         # the one warm-start policy: continue only from factors of these shapes
         if self.warm_start and fitted is not None:
             if [F.shape for F in fitted] == shapes:
-                warm = [F.astype(X.dtype) for F in fitted]
+                warm = [F.astype(dtype) for F in fitted]
 
         def attributes(factors, fitted):
             internal = unit.factors_to_internal(factors)
             intercept = unit.response_to_user(objective.intercept(internal))
+            factors = [objective.host(F) for F in factors]
             return self._set_fitted(factors, fitted, shape, intercept, False)
 
         metadata = None if sample_weight is None else {"sample_weight": sample_weight}
@@ -461,7 +489,7 @@ class MatrixSensingPrecGD(
         X, _ = self._validate_X(X, reset=False)
         return self._contributions(X)
 
-    @method_in_space()
+    @method_in_space(native=lambda self, X: not sp.issparse(X))
     def predict(self, X):
         r"""Predict :math:`\langle A_i, M \rangle + b` for every sample.
 
@@ -479,6 +507,11 @@ class MatrixSensingPrecGD(
         """
         check_is_fitted(self)
         X, _ = self._validate_X(X, reset=False)
+        space = Space.of(X)
+        if space is not None:  # fitted on this device: ⟨Aᵢ, M⟩ there
+            xp = space.xp
+            L, R = (xp.astype(F, X.dtype) for F in self._components)
+            return X @ xp.reshape(L @ R.T, (-1,)) + self.intercept_
         return self._contributions(X).sum(axis=1) + np.asarray(
             self.intercept_, dtype=X.dtype
         )

@@ -341,3 +341,112 @@ def test_caller_arrays_unchanged():
     with _dispatch():
         skfactor.FactorizationNAG(3, random_state=0).fit(X)
     np.testing.assert_array_equal(to_host(X), A)
+
+
+# -- sensing and linear networks: the data pass on the device ----------------------
+def _weights(n, seed=0):
+    """Integer weights with zeros (dropped samples) and repeats."""
+    return np.random.RandomState(seed).randint(0, 3, n).astype(float)
+
+
+@pytest.mark.parametrize("convert", NAMESPACES)
+@pytest.mark.parametrize(
+    ("optimizer", "init"),
+    [
+        ("precgd", "spectral"),
+        ("gd", "small_random"),
+        ("nag", "spectral"),
+        ("scaledgd", "small_random"),
+        ("apgd", "spectral"),
+        ("altgd", "spectral"),
+    ],
+)
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_sensing_matches_numpy(convert, optimizer, init, weighted, monkeypatch):
+    import skfactor._sensing as module
+
+    built = []
+    original = module.DeviceSensingObjective
+
+    def spy(*args, **kwargs):
+        built.append(original(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(module, "DeviceSensingObjective", spy)
+    rng = np.random.RandomState(0)
+    n1, n2, N = 8, 6, 300
+    D = rng.standard_normal((N, n1 * n2))
+    M = rng.standard_normal((n1, 2)) @ rng.standard_normal((2, n2))
+    y = D @ M.ravel() + 0.01 * rng.standard_normal(N) + 3.0
+    w = _weights(N) if weighted else None
+    est = skfactor.MatrixSensingPrecGD(
+        rank=4,
+        shape=(n1, n2),
+        optimizer=optimizer,
+        init=init,
+        fit_intercept=True,
+        random_state=0,
+        max_iter=60,
+    )
+    ref = clone(est).fit(D, y, sample_weight=w)
+    with _dispatch():
+        fitted = clone(est).fit(
+            convert(D), convert(y), sample_weight=None if w is None else convert(w)
+        )
+        out = fitted.predict(convert(D))
+        contributions = fitted.transform(convert(D))
+    assert len(built) == 1
+    assert fitted.n_iter_ == ref.n_iter_
+    np.testing.assert_allclose(to_host(out), ref.predict(D), atol=1e-10)
+    np.testing.assert_allclose(to_host(contributions), ref.transform(D), atol=1e-10)
+    assert fitted.intercept_ == pytest.approx(ref.intercept_, abs=1e-10)
+    assert _same_space(out, convert(D)) and _same_space(fitted.left_factor_, convert(D))
+
+
+@pytest.mark.parametrize("convert", NAMESPACES)
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_linear_net_statistics_on_the_device(convert, weighted, monkeypatch):
+    import skfactor._linear_net as module
+
+    passes = []
+    original = module._device_products
+
+    def spy(X, WY, weights):
+        passes.append(type(X).__module__)
+        return original(X, WY, weights)
+
+    monkeypatch.setattr(module, "_device_products", spy)
+    rng = np.random.RandomState(1)
+    X = rng.standard_normal((300, 20))
+    Y = X[:, :5] @ rng.standard_normal((5, 3)) + 0.01 * rng.standard_normal((300, 3))
+    w = _weights(300, seed=2) if weighted else None
+    est = skfactor.LinearNetRegressor(hidden_layer_sizes=(4,), random_state=0)
+    ref = clone(est).fit(X, Y, sample_weight=w)
+    with _dispatch():
+        fitted = clone(est).fit(
+            convert(X), convert(Y), sample_weight=None if w is None else convert(w)
+        )
+        out = fitted.predict(convert(X))
+        hidden = fitted.transform(convert(X))
+    assert len(passes) == 1  # one pass over X, on its device
+    np.testing.assert_allclose(to_host(out), ref.predict(X), atol=1e-10)
+    np.testing.assert_allclose(to_host(hidden), ref.transform(X), atol=1e-10)
+    assert _same_space(out, convert(X)) and _same_space(hidden, convert(X))
+    assert _same_space(fitted.coef_, convert(X))
+
+
+@needs_torch
+def test_tensors_that_record_gradients_are_detached():
+    A = torch.asarray(_low_rank(40, 20)).requires_grad_(True)
+    with _dispatch():
+        est = skfactor.FactorizationNAG(3, random_state=0).fit(A)
+        Z = est.transform(A)
+    assert not Z.requires_grad and not est.components_.requires_grad
+    assert A.grad is None
+
+
+@needs_torch
+def test_complex_tensors_are_refused():
+    A = torch.asarray(_low_rank(20, 10)).to(torch.complex128)
+    with _dispatch(), pytest.raises(ValueError, match="complex data not supported"):
+        skfactor.FactorizationNAG(2).fit(A)

@@ -10,8 +10,14 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse.linalg
 
-from .._linalg import top_eigenvalue
+from .._linalg import _foreign, top_eigenvalue
 from .._threads import single_threaded
+
+
+def _dense(P):
+    """A product with ``E`` as an array: numpy's ``np.matrix`` results of
+    sparse products as ndarrays, device arrays as they are."""
+    return P if _foreign(P) else np.asarray(P)
 
 
 class PairModel:
@@ -39,7 +45,7 @@ class PairModel:
 
     def grad_block(self, E, factors, i):
         L, R = factors
-        return np.asarray(E @ R) if i == 0 else np.asarray(E.T @ L)
+        return _dense(E @ R) if i == 0 else _dense(E.T @ L)
 
     def grads(self, E, factors):
         return [self.grad_block(E, factors, 0), self.grad_block(E, factors, 1)]
@@ -93,7 +99,7 @@ class SymmetricModel:
 
     def grad_block(self, E, factors, i):
         X = factors[0]
-        return np.asarray(0.5 * (E @ X + E.T @ X))
+        return _dense(0.5 * (E @ X + E.T @ X))
 
     def grads(self, E, factors):
         return [self.grad_block(E, factors, 0)]

@@ -3,9 +3,10 @@
 import numpy as np
 import scipy.sparse as sp
 
-from .._linalg import spectral_norm, sq_norm, top_eigenvalue
+from .._array_api import to_host
+from .._linalg import numpy_dtype, spectral_norm, sq_norm, top_eigenvalue
 from ._base import NORM_SEED, Objective
-from ._factorization import entries
+from ._factorization import _DeviceData, entries
 from ._models import PairModel, SymmetricModel
 
 
@@ -64,7 +65,7 @@ class SensingObjective(Objective):
             self._root_w = root
             self.n_samples = float(np.sum(sample_weight, dtype=np.float64))
         self.design = design
-        self.dtype = design.dtype
+        self.dtype = numpy_dtype(design.dtype)
         self.y = y
         self.shape = tuple(shape)
         self.model = SymmetricModel() if symmetric else PairModel()
@@ -235,3 +236,95 @@ class SensingObjective(Objective):
         return alpha * self.model.factor_curvature(tops) + self.model_gradient_norm(
             point
         )
+
+
+class DeviceSensingObjective(SensingObjective):
+    r""":class:`SensingObjective` of a dense design on a device (any array API
+    library, see :mod:`skfactor._array_api`), for the pair model ``L Rᵀ``.
+
+    The same loss and gradients, computed where the design lives: per point
+    the model ``M = L Rᵀ`` (n1×n2), the measurements ``D vec(M)``, the
+    residual and ``E = 𝒜*(ρ)/N = reshape(Dᵀρ)/N`` stay on the device, and the
+    loss ``‖ρ‖²/(2N)`` is read with one synchronisation. The starts see the
+    target ``𝒜*(y)/(Nβ)`` and the norm estimates see ``D`` and ``E`` through
+    products (numpy operands in and out); the weights, when given, travel
+    to the device once.
+    """
+
+    def __init__(
+        self,
+        design,
+        y,
+        shape,
+        space,
+        fit_intercept=False,
+        sample_weight=None,
+    ):
+        self.space = space
+        if sample_weight is not None:
+            root = np.sqrt(sample_weight).astype(numpy_dtype(design.dtype))
+            root = space.from_host(root)
+            design, y = design * root[:, None], y * root
+        super().__init__(design, y, shape, False, fit_intercept, None)
+        if sample_weight is not None:
+            self._root_w = root
+            self.n_samples = float(np.sum(sample_weight, dtype=np.float64))
+            centred = self._centre(y) if fit_intercept else y
+            self.reference_loss = self.model.half * sq_norm(centred) / self.n_samples
+            self._y_centred = centred
+            self._beta = sq_norm(self.design) / (
+                self.n_samples * self.shape[0] * self.shape[1]
+            )
+
+    def adopt(self, factors):
+        return [self.space.asarray(np.asarray(F, dtype=self.dtype)) for F in factors]
+
+    def host(self, F):
+        return to_host(F)
+
+    def _centre(self, v):
+        xp = self.space.xp
+        root = self._root_w
+        if root is None:
+            return v - xp.mean(v)
+        return v - root * (xp.sum(root * v) / self.n_samples)
+
+    def measure(self, factors):
+        L, R = factors
+        return self.design @ self.space.xp.reshape(L @ R.T, (-1,))
+
+    def adjoint(self, v):
+        return self.space.xp.reshape(self.design.T @ v, self.shape)
+
+    def intercept(self, factors):
+        if not self.fit_intercept:
+            return 0.0
+        xp = self.space.xp
+        residual = self.y - self.measure(factors)
+        if self._root_w is None:
+            return float(xp.mean(residual))
+        return float(xp.sum(self._root_w * residual)) / self.n_samples
+
+    @property
+    def target(self):
+        T = getattr(self, "_target", None)
+        if T is None:
+            beta = self._beta if self._beta > 0 else 1.0
+            T = self.adjoint(self._y_centred / (self.n_samples * beta))
+            self._target = _DeviceData(T, self.space)
+        return self._target
+
+    def _operator_norm2(self):
+        alpha = getattr(self, "_alpha", None)
+        if alpha is None:
+            design = _DeviceData(self.design, self.space)
+            top = spectral_norm(design, np.random.RandomState(NORM_SEED)) ** 2
+            alpha = self._alpha = top / self.n_samples
+        return alpha
+
+    def model_gradient_norm(self, point):
+        E = _DeviceData(self._E(point), self.space)
+        return spectral_norm(E, np.random.RandomState(NORM_SEED))
+
+    def escape_strength(self, point):
+        return self.model_gradient_norm(point)  # the pair: ‖E‖₂
