@@ -10,6 +10,7 @@ import scipy.sparse.linalg
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_array, check_random_state
 
+from ._array_api import Space, to_host
 from ._factorization import FactorizationNAG, symmetric_data
 from ._initializers import starts_for
 from ._linalg import spectral_norm, thin_qr
@@ -179,6 +180,15 @@ def eigsh(
             "read to check symmetry and to build the start); got a "
             "LinearOperator. Use scipy.sparse.linalg.eigsh for an operator."
         )
+    # an array of another library (array API dispatch): solved on a host
+    # copy, the eigenpairs returned on its device
+    space = Space.of(A, "eigsh")
+    if space is not None:
+        A = to_host(A)
+        if isinstance(init, tuple | list):
+            init = type(init)(to_host(X) for X in init)
+        elif not isinstance(init, str):
+            init = to_host(init)
     A = check_array(
         A,
         accept_sparse=("csr", "csc"),
@@ -278,9 +288,10 @@ def eigsh(
             stacklevel=2,
         )
     order = np.arange(k)[::-1]  # ascending, as scipy's eigsh
+    move = (lambda a: a) if space is None else space.from_host
     if not return_eigenvectors:
-        return w[order]
-    return w[order], np.ascontiguousarray(V[:, order])
+        return move(w[order])
+    return move(w[order]), move(np.ascontiguousarray(V[:, order]))
 
 
 def _check_init(init, n, k):

@@ -50,9 +50,22 @@ def _has_nan(A):
 
 def _native(estimator, X):
     """Whether ``FactorizationNAG`` fits an array of another library on its
-    device: dense data of the pair model (the symmetric model, NaN entries
-    and sparse data are fitted on the host)."""
-    return not estimator.symmetric
+    device: dense data (NaN entries are fitted on the host, see ``_fit``)."""
+    return True
+
+
+def _device_asymmetry(A):
+    """``_asymmetry`` of a dense device ``A`` without NaN: ``max|A − Aᵀ|`` and
+    ``max|A|``, a block of rows at a time on the device."""
+    xp = Space.of(A).xp
+    n = A.shape[0]
+    rows = max(1, (1 << 22) // max(n, 1))
+    defect = xp.zeros((), dtype=A.dtype, device=A.device)
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        block = A[start:stop, :] - A[:, start:stop].T
+        defect = xp.maximum(defect, xp.max(xp.abs(block)))
+    return float(defect), float(xp.max(xp.abs(A))), True
 
 
 #: Relative asymmetry ``max|A − Aᵀ| / max|A|`` that ``symmetric=True``
@@ -65,6 +78,8 @@ def symmetry_tolerance(dtype):
 def _asymmetry(A):
     """``(max|A − Aᵀ|, max|A|, NaN pattern symmetric)`` over the entries
     observed on both sides, a block of rows at a time for dense ``A``."""
+    if Space.of(A) is not None:
+        return _device_asymmetry(A)
     if sp.issparse(A):
         A = A.tocsr()
         nan = A.copy()
@@ -151,12 +166,12 @@ def symmetric_data(A, name="FactorizationNAG", argument="X", alternative=None):
     if not pattern:
         A = _mirror_missing(A)
         defect, top, pattern = _asymmetry(A)
-    tol = symmetry_tolerance(A.dtype)
+    tol = symmetry_tolerance(numpy_dtype(A.dtype))
     if defect > tol * top:
         raise ValueError(
             f"{what}, but max|{argument} − {argument}ᵀ| = {defect:.3g} is "
             f"{defect / top:.3g} times max|{argument}| = {top:.3g}, above the "
-            f"tolerance {tol:.3g} (relative; {np.dtype(A.dtype).name}). "
+            f"tolerance {tol:.3g} (relative; {numpy_dtype(A.dtype).name}). "
             f"Symmetrize it first, e.g. ({argument} + {argument}.T) / 2 (a "
             f"k-nearest-neighbour graph is not symmetric), or {alternative}."
         )
@@ -164,6 +179,8 @@ def symmetric_data(A, name="FactorizationNAG", argument="X", alternative=None):
         return A
     if sp.issparse(A):
         return ((A + A.T) * np.asarray(0.5, dtype=A.dtype)).tocsr()
+    if Space.of(A) is not None:
+        return (A + A.T) * 0.5
     return (A + A.T) * np.asarray(0.5, dtype=A.dtype)
 
 
@@ -852,13 +869,13 @@ class FactorizationNAG(
         on the solver's iterates (see ``_base._fit_factors``): what
         :func:`skfactor.eigsh` stops on."""
         A = self._validate(X, reset=True)
+        space = Space.of(A)
+        if space is not None and _has_nan(A):
+            A, space = to_host(A), None  # missing entries: fitted on the host
         if self.symmetric:
             A = symmetric_data(A, type(self).__name__)
         # data too large or too small for its dtype is fitted as A / 4**k
         # (exact); the unit converts everything back
-        space = Space.of(A)
-        if space is not None and _has_nan(A):
-            A, space = to_host(A), None  # missing entries: fitted on the host
         unit, A_fit, _ = DataUnit.from_data(A)
         missing = _has_nan(A)
         model = model_for(2, symmetric=self.symmetric)
@@ -879,6 +896,10 @@ class FactorizationNAG(
 
             def attributes(factors, fitted):
                 error = _solver_error(objective, fitted, unit)
+                if error is None and space is not None:
+                    sq = residual_sq_norm(A, *factors * 2, scale=unit.response)
+                    error = math.sqrt(sq)
+                factors = [objective.host(F) for F in factors]
                 return self._set_fitted_symmetric(
                     factors, fitted, A, ridge, unit.response, missing, error, False
                 )

@@ -176,7 +176,7 @@ def test_one_synchronisation_per_iteration(monkeypatch):
 
 
 @pytest.mark.parametrize("convert", NAMESPACES)
-def test_factorization_nan_and_symmetric_fall_back_to_the_host(convert):
+def test_factorization_nan_falls_back_to_the_host(convert):
     A = _low_rank(60, 40)
     A[3, 5] = np.nan
     est = skfactor.FactorizationNAG(3, random_state=0, max_iter=50)
@@ -185,18 +185,56 @@ def test_factorization_nan_and_symmetric_fall_back_to_the_host(convert):
         fitted = clone(est).fit(convert(A))
         Z = fitted.transform(convert(A))
     np.testing.assert_allclose(to_host(Z), ref.transform(A), atol=1e-10)
-    assert _same_space(Z, convert(A))
+    assert _same_space(Z, convert(A)) and _same_space(fitted.components_, Z)
 
-    K = _low_rank(40, 6, rank=6, noise=0)
-    K = K @ K.T
-    est = skfactor.FactorizationNAG(3, symmetric=True, random_state=0, max_iter=50)
+
+@pytest.mark.parametrize("convert", NAMESPACES)
+@pytest.mark.parametrize("optimizer", ["gd", "nag", "precgd", "scaledgd"])
+@pytest.mark.parametrize("indefinite", [False, True], ids=["psd", "indefinite"])
+def test_symmetric_model_on_the_device(convert, optimizer, indefinite, monkeypatch):
+    import skfactor._factorization as module
+
+    built = []
+    original = module.DeviceFactorizationObjective
+
+    def spy(*args, **kwargs):
+        built.append(original(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(module, "DeviceFactorizationObjective", spy)
+    B = np.random.RandomState(0).standard_normal((60, 6))
+    K = B @ B.T + 0.01 * np.eye(60)
+    if indefinite:
+        K -= 0.3 * np.outer(B[:, 0], B[:, 0])
+    K[0, 1] += 1e-13  # asymmetric at rounding: symmetrized as on the host
+    est = skfactor.FactorizationNAG(
+        4, symmetric=True, optimizer=optimizer, random_state=0, max_iter=60
+    )
     ref = clone(est).fit(K)
     with _dispatch():
         fitted = clone(est).fit(convert(K))
+        Z = fitted.transform(convert(K))
+    assert len(built) == 1
+    assert fitted.n_iter_ == ref.n_iter_
     np.testing.assert_allclose(
-        to_host(fitted.eigenvalues_), ref.eigenvalues_, rtol=1e-10
+        to_host(fitted.eigenvalues_), ref.eigenvalues_, atol=1e-10
     )
-    assert _same_space(fitted.components_, convert(K))
+    np.testing.assert_allclose(to_host(Z), ref.transform(K), atol=1e-10)
+    assert _same_space(fitted.components_, convert(K)) and _same_space(Z, convert(K))
+    with _dispatch(), pytest.raises(ValueError, match="symmetric"):
+        clone(est).fit(convert(_low_rank(60, 60)))
+
+
+@pytest.mark.parametrize("convert", NAMESPACES)
+def test_eigsh_returns_the_input_namespace(convert):
+    B = np.random.RandomState(1).standard_normal((50, 8))
+    K = B @ B.T
+    w, V = skfactor.eigsh(K, 3, random_state=0)
+    with _dispatch():
+        wx, Vx = skfactor.eigsh(convert(K), 3, random_state=0)
+    assert _same_space(wx, convert(K)) and _same_space(Vx, convert(K))
+    np.testing.assert_allclose(to_host(wx), w, rtol=1e-12)
+    np.testing.assert_allclose(np.abs(to_host(Vx)), np.abs(V), atol=1e-10)
 
 
 # -- the other estimators: same results, same namespace -----------------------
