@@ -143,27 +143,51 @@ class Space:
             return X.detach()
         return X
 
+    def published(self, attributes):
+        """``attributes`` (a fit's, or an iterate's for the callbacks) as an
+        estimator of this space holds them: numeric arrays (and lists or
+        tuples of them) here, their host versions in ``_array_host`` for the
+        methods that compute on the host, fitted skfactor estimators inside
+        (``LowRankImputer.factorization_``) published here too."""
+        out, host = {}, {}
+        for key, value in attributes.items():
+            if key in ("_array_host", "_array_space", "_fitting_space"):
+                continue
+            moved, original = self._moved(value)
+            out[key] = moved
+            if moved is not value or original is not value:
+                host[key] = original
+        out["_array_host"] = host
+        out["_array_space"] = self
+        return out
+
     def publish(self, estimator):
-        """Move the estimator's fitted arrays (numeric ndarrays, lists and
-        tuples of them) to this space, keeping the host originals in
-        ``_array_host`` for the methods that compute on the host."""
-        host = {}
-        for key, value in list(vars(estimator).items()):
-            moved = self._moved(value)
-            if moved is not value:
-                host[key] = value
-                setattr(estimator, key, moved)
-        estimator._array_host = host
-        estimator._array_space = self
+        """Publish the estimator's fitted attributes in this space (see
+        :meth:`published`)."""
+        attributes = self.published(vars(estimator))
+        estimator.__dict__.pop("_fitting_space", None)
+        estimator.__dict__.update(attributes)
 
     def _moved(self, value):
+        """``(value in this space, value on the host)``."""
         if isinstance(value, np.ndarray):
-            return self.from_host(value) if value.dtype.kind in "biuf" else value
-        if isinstance(value, list | tuple) and any(
-            isinstance(v, np.ndarray) for v in value
-        ):
-            return type(value)(self._moved(v) for v in value)
-        return value
+            if value.dtype.kind in "biuf":
+                return self.from_host(value), value
+            return value, value
+        if _is_array(value) and not sp.issparse(value):  # already on a device
+            return self.asarray(value), to_host(value)
+        if isinstance(value, list | tuple) and any(_is_array(v) for v in value):
+            pairs = [self._moved(v) for v in value]
+            return (
+                type(value)(moved for moved, _ in pairs),
+                type(value)(original for _, original in pairs),
+            )
+        if hasattr(value, "_published") and hasattr(value, "get_params"):
+            # a fitted skfactor estimator held as an attribute
+            nested = copy.copy(host_twin(value))
+            self.publish(nested)
+            return nested, value
+        return value, value
 
 
 def _space_from_library(library, device):
@@ -197,6 +221,27 @@ def to_host(a):
     return a
 
 
+def adopt_factors(space, factors, dtype):
+    """Factors of any library (a start on the host, a warm start on the
+    device) as new arrays of ``space`` in ``dtype`` (numpy's): never the
+    caller's arrays, which an objective may write into (fixed columns)."""
+    out = []
+    for F in factors:
+        if isinstance(F, np.ndarray):
+            out.append(space.from_host(np.asarray(F, dtype=dtype)))
+        else:
+            F = copy_array(space.asarray(F))
+            out.append(space.xp.astype(F, getattr(space.xp, np.dtype(dtype).name)))
+    return out
+
+
+def copy_array(F):
+    """A copy of an array of any library, in its library and on its device."""
+    if isinstance(F, np.ndarray):
+        return F.copy()
+    return _compat().array_namespace(F).asarray(F, copy=True)
+
+
 def _describe(space):
     return "numpy arrays" if space is None else repr(space)
 
@@ -223,7 +268,7 @@ def host_twin(estimator):
     """A shallow copy of the estimator with its fitted arrays on the host
     (the estimator itself is unchanged)."""
     host = getattr(estimator, "_array_host", None)
-    if not host:
+    if host is None:
         return estimator
     twin = copy.copy(estimator)
     twin.__dict__.update(host)
@@ -254,6 +299,9 @@ def fits_in_space(native=None):
             self.__dict__.pop("_array_space", None)
             if space is None:
                 return fit(self, X, *args, **kwargs)
+            # the space of the user's input, for what reads it during the
+            # fit (the callbacks' iterate estimators)
+            self._fitting_space = space
             if native is not None and native(self, X):
                 X = space.prepare(X)
 
@@ -263,7 +311,10 @@ def fits_in_space(native=None):
                 X, move = to_host(X), to_host
             args = [move(a) if _is_array(a) else a for a in args]
             kwargs = {k: move(v) if _is_array(v) else v for k, v in kwargs.items()}
-            result = fit(self, X, *args, **kwargs)
+            try:
+                result = fit(self, X, *args, **kwargs)
+            finally:
+                self.__dict__.pop("_fitting_space", None)
             space.publish(self)
             return result
 
@@ -292,7 +343,8 @@ def method_in_space(native=None):
             fitted = check_same_space(self, method.__name__, X)
             if fitted is None:
                 return method(self, X, *args, **kwargs)
-            if native is not None and native(self, X):
+            same = Space.of(X) == fitted  # False with dispatch off
+            if same and native is not None and native(self, X):
                 return method(self, fitted.prepare(X), *args, **kwargs)
             args = [to_host(a) if _is_array(a) else a for a in args]
             kwargs = {k: to_host(v) if _is_array(v) else v for k, v in kwargs.items()}

@@ -557,7 +557,10 @@ class FirstOrderEstimatorMixin(DocLinkMixin, CallbackSupportMixin):
         if abs(shift) <= np.log(2.0):
             return warm
         c = np.exp(shift / unit.degree)
-        return [F * np.asarray(c, dtype=F.dtype) for F in warm]
+        return [
+            F * (np.asarray(c, dtype=F.dtype) if isinstance(F, np.ndarray) else c)
+            for F in warm
+        ]
 
     def _same_scale(self, objective, unit):
         """Whether the data of a warm refit have the scale of the last fit's

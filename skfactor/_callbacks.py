@@ -99,6 +99,7 @@ def _fitted_copy(estimator, attributes):
     ``reconstruction_attributes``: a shallow copy of ``estimator`` with
     ``attributes`` set."""
     fitted = copy.copy(estimator)
+    fitted.__dict__.pop("_fitting_space", None)
     for key, value in attributes.items():
         setattr(fitted, key, value)
     return fitted
@@ -222,6 +223,9 @@ class FitMonitor:
         if self._last is not None and self._last[0] is it:
             return self._last[1]
         attributes = self.attributes(it.factors, self._solver_attributes(it))
+        space = getattr(self.estimator, "_fitting_space", None)
+        if space is not None:  # a fit on a device: its iterates are there too
+            attributes = space.published(attributes)
         self._last = (it, attributes)
         return attributes
 

@@ -12,7 +12,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._array_api import fits_in_space, method_in_space
+from ._array_api import copy_array, fits_in_space, method_in_space
 from ._base import (
     FirstOrderEstimatorMixin,
     Float64ScoreMixin,
@@ -20,8 +20,13 @@ from ._base import (
     restores_on_failure,
 )
 from ._initializers import starts_for
+from ._linalg import sq_norm
 from ._objectives import CompletionObjective
-from ._objectives._completion import rowwise_dots
+from ._objectives._completion import (
+    DeviceCompletionObjective,
+    rowwise_dots,
+    scatter_add_available,
+)
 from ._solver import SADDLE_FRACTION
 from ._units import DataUnit
 
@@ -238,7 +243,7 @@ class _EarlyStopper:
         """``‖L‖_F ‖R‖_F`` of the low-rank part (a bound on its σ₁)."""
         d = self.objective.rank
         L, R = factors
-        return math.sqrt(float(np.sum(L[:, :d] ** 2)) * float(np.sum(R[:, :d] ** 2)))
+        return math.sqrt(sq_norm(L[:, :d]) * sq_norm(R[:, :d]))
 
     def _record(self, k, factors, loss):
         rmse = self.rmse(factors)
@@ -254,7 +259,7 @@ class _EarlyStopper:
                 self.escaped = k
         if rmse < self.best_rmse:
             self.best_rmse, self.best_k = rmse, k
-            self.best_factors = [F.copy() for F in factors]
+            self.best_factors = [copy_array(F) for F in factors]
         if self.escaped is None:
             return False
         return k - max(self.best_k, self.escaped) >= self.patience
@@ -285,6 +290,10 @@ class _Problem:
         self.unit, self.y_fit, _ = DataUnit.from_data(y)
         self.weights = weights
         self.rank, self.biases = estimator.n_components, estimator.fit_biases
+        # the user's input on a device whose library scatter-adds: the passes
+        # over the ratings run there (the setup on the host)
+        space = getattr(estimator, "_fitting_space", None)
+        self.space = space if scatter_add_available(space) else None
         self._base = None
         self._objectives = {}
         self.held = None
@@ -307,6 +316,8 @@ class _Problem:
                 alpha=alpha,
                 sample_weight=self.weights,
             )
+            if self.space is not None:
+                self._base = DeviceCompletionObjective(self._base, self.space)
             return self._base
         if alpha == self._base.alpha:
             return self._base

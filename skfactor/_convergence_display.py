@@ -5,6 +5,8 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._array_api import host_twin
+
 _X_AXES = {"iteration": "iteration", "time": "wall time (s)"}
 _Y_AXES = {"loss": "loss", "relative_error": "relative error"}
 
@@ -255,7 +257,8 @@ class ConvergenceDisplay:
         display : ConvergenceDisplay
         """
         _check_matplotlib(f"{cls.__name__}.from_estimators")
-        estimators = [_unwrap(est) for est in estimators]
+        # the host copies of fits on a device (their curves are small)
+        estimators = [host_twin(_unwrap(est)) for est in estimators]
         if not estimators:
             raise ValueError("estimators is empty; pass at least one fitted estimator.")
         for est in estimators:

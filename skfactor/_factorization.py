@@ -28,7 +28,10 @@ from ._linalg import (
     thin_qr,
 )
 from ._objectives import FactorizationObjective, MaskedFactorizationObjective
-from ._objectives._factorization import DeviceFactorizationObjective
+from ._objectives._factorization import (
+    DeviceFactorizationObjective,
+    DeviceMaskedFactorizationObjective,
+)
 from ._objectives._models import model_for
 from ._threads import single_threaded
 from ._units import DataUnit
@@ -782,9 +785,15 @@ class FactorizationNAG(
 
     def _masked_objective(self, A, offsets=False, model=None):
         """The masked objective, after checking the mask can carry the model."""
-        objective = MaskedFactorizationObjective(
-            A, alpha=self.alpha, offsets=offsets, model=model
-        )
+        space = Space.of(A)
+        if space is not None:  # the iterations run on the data's device
+            objective = DeviceMaskedFactorizationObjective(
+                A, space, alpha=self.alpha, offsets=offsets, model=model
+            )
+        else:
+            objective = MaskedFactorizationObjective(
+                A, alpha=self.alpha, offsets=offsets, model=model
+            )
         m, n = A.shape
         d = self.n_components
         empty_rows = np.flatnonzero(objective.row_missing == n)
@@ -870,8 +879,10 @@ class FactorizationNAG(
         :func:`skfactor.eigsh` stops on."""
         A = self._validate(X, reset=True)
         space = Space.of(A)
-        if space is not None and _has_nan(A):
-            A, space = to_host(A), None  # missing entries: fitted on the host
+        if space is not None and self.symmetric and _has_nan(A):
+            # a symmetric matrix's missing entries take their mirrors' values:
+            # prepared on the host
+            A, space = to_host(A), None
         if self.symmetric:
             A = symmetric_data(A, type(self).__name__)
         # data too large or too small for its dtype is fitted as A / 4**k
@@ -912,7 +923,9 @@ class FactorizationNAG(
                 error = _solver_error(objective, fitted, unit)
                 if error is None and space is not None:
                     # the exact residual where the data are
-                    sq = residual_sq_norm(A, *factors, scale=unit.response)
+                    sq = residual_sq_norm(
+                        A, *factors, scale=unit.response, ignore_nan=missing
+                    )
                     error = math.sqrt(sq)
                 return self._set_fitted(
                     [objective.host(F) for F in factors],

@@ -9,11 +9,11 @@ from sklearn.impute import MissingIndicator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._array_api import fits_in_space, method_in_space
+from ._array_api import Space, fits_in_space, method_in_space, to_host
 from ._base import FirstOrderEstimatorMixin, restores_on_failure
 from ._factorization import FactorizationNAG
 from ._initializers import starts_for
-from ._linalg import column_variance_sum
+from ._linalg import column_variance_sum, numpy_dtype, residual_sq_norm
 from ._units import DataUnit
 
 _SHARED = FirstOrderEstimatorMixin._shared_parameter_constraints
@@ -198,21 +198,49 @@ class LowRankImputer(TransformerMixin, FirstOrderEstimatorMixin, BaseEstimator):
     # -- input ------------------------------------------------------------------
     def _validate(self, X, reset):
         nan_marker = _is_nan_marker(self.missing_values)
+        space = Space.of(X, type(self).__name__)
+        xp = np if space is None else space.xp
         X = validate_data(
             self,
             X,
-            dtype=[np.float64, np.float32],
+            dtype=[xp.float64, xp.float32],
             ensure_all_finite="allow-nan" if nan_marker else True,
             reset=reset,
             copy=not nan_marker,
         )
         if not nan_marker:
+            if space is not None:
+                nan = xp.asarray(float("nan"), dtype=X.dtype, device=X.device)
+                return xp.where(X == self.missing_values, nan, X)
             X[X == self.missing_values] = np.nan
         return X
 
+    def _device_fit_data(self, X):
+        """The fit's data preparation on a device ``X``: the observed column
+        means, the valid columns and rows, the centred data (on the device)."""
+        xp = Space.of(X).xp
+        missing = xp.isnan(X)
+        observed_counts = to_host(
+            X.shape[0] - xp.sum(xp.astype(missing, xp.int64), axis=0)
+        )
+        valid = observed_counts > 0
+        zero = xp.zeros((), dtype=X.dtype, device=X.device)
+        sums = to_host(xp.sum(xp.where(missing, zero, X), axis=0))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = (sums / observed_counts)[valid].astype(numpy_dtype(X.dtype))
+        space = Space.of(X)
+        data = xp.take(X, space.from_host(np.flatnonzero(valid)), axis=1)
+        empty = to_host(xp.all(xp.isnan(data), axis=1)) if data.shape[1] else None
+        rows = np.ones(X.shape[0], dtype=bool) if empty is None else ~empty
+        if rows.all():
+            selected = data
+        else:
+            selected = xp.take(data, space.from_host(np.flatnonzero(rows)), axis=0)
+        return valid, means, rows, selected - space.from_host(means)
+
     # -- fit ----------------------------------------------------------------------
     @restores_on_failure
-    @fits_in_space()
+    @fits_in_space(native=lambda self, X: True)
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the low-rank model to the observed entries of ``X``.
@@ -230,23 +258,28 @@ class LowRankImputer(TransformerMixin, FirstOrderEstimatorMixin, BaseEstimator):
             The fitted imputer.
         """
         X = self._validate(X, reset=True)
-        missing = np.isnan(X)
-        observed_counts = X.shape[0] - missing.sum(axis=0)
-        valid = observed_counts > 0
-        sums = np.where(missing, 0, X).sum(axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            means = (sums / observed_counts)[valid].astype(X.dtype)
-        data = X[:, valid]
-        # rows with nothing observed carry no information about the model
-        rows = ~np.isnan(data).all(axis=1)
+        space = Space.of(X)  # a device X: the iterations run there
+        if space is not None:
+            valid, means, rows, centred = self._device_fit_data(X)
+        else:
+            missing = np.isnan(X)
+            observed_counts = X.shape[0] - missing.sum(axis=0)
+            valid = observed_counts > 0
+            sums = np.where(missing, 0, X).sum(axis=0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                means = (sums / observed_counts)[valid].astype(X.dtype)
+            data = X[:, valid]
+            # rows with nothing observed carry no information about the model
+            rows = ~np.isnan(data).all(axis=1)
         if not rows.any():
             raise ValueError(
                 "LowRankImputer: X has no observed entry; there is nothing to "
                 "learn from."
             )
-        # centred by the observed means, the offsets the objective eliminates
-        # are small corrections and its loss keeps its digits
-        centred = data[rows] - means
+        if space is None:
+            # centred by the observed means, the offsets the objective
+            # eliminates are small corrections and its loss keeps its digits
+            centred = data[rows] - means
         unit, fitted_data, _ = DataUnit.from_data(centred)
         # every parameter the two share, passed through by name
         shared = FactorizationNAG().get_params().keys() & self.get_params().keys()
@@ -261,6 +294,14 @@ class LowRankImputer(TransformerMixin, FirstOrderEstimatorMixin, BaseEstimator):
         def attributes(factors, fitted):
             internal = unit.factors_to_internal(factors)
             offsets = unit.response_to_user(objective.offsets_at(internal))
+            error = None
+            if space is not None:  # the residual where the data are
+                mu = space.from_host(offsets.astype(numpy_dtype(X.dtype)))
+                sq = residual_sq_norm(
+                    centred - mu, *factors, scale=unit.response, ignore_nan=True
+                )
+                error = math.sqrt(sq)
+                factors = [objective.host(F) for F in factors]
             return self._set_fitted(
                 factors,
                 fitted,
@@ -274,6 +315,7 @@ class LowRankImputer(TransformerMixin, FirstOrderEstimatorMixin, BaseEstimator):
                 unit,
                 False,
                 total,
+                error,
             )
 
         return self._fit_factors(
@@ -294,27 +336,35 @@ class LowRankImputer(TransformerMixin, FirstOrderEstimatorMixin, BaseEstimator):
         unit,
         publish=True,
         total=None,
+        error=None,
     ):
         """Publish the imputer: the factorization of the data centred by the
         fitted offsets ``means + offsets`` (user units); with
         ``publish=False``, return its attributes."""
-        offsets = offsets.astype(X.dtype)
+        dtype = numpy_dtype(X.dtype)
+        offsets = offsets.astype(dtype)
+        space = Space.of(X)
         model._set_fitted(
             factors,
             fitted,
-            centred - offsets,
+            # a device fit's error is known: the data are not read again
+            centred - (offsets if space is None else space.from_host(offsets)),
             ridge,
             unit.response,
             True,
+            error=error,
             total=total,
         )
         model.n_features_in_ = centred.shape[1]
-        statistics = np.full(X.shape[1], np.nan, dtype=X.dtype)
+        statistics = np.full(X.shape[1], np.nan, dtype=dtype)
         statistics[valid] = means + offsets
         indicator = None
         if self.add_indicator:
             # internal calls never go through the global set_output config
             indicator = MissingIndicator(missing_values=np.nan, error_on_new=False)
+            if space is not None:  # it needs the pattern only
+                pattern = to_host(space.xp.isnan(X))
+                X = np.where(pattern, np.nan, np.zeros((), dtype=dtype))
             indicator = indicator.set_output(transform="default").fit(X)
         return self._publish(
             {
@@ -409,7 +459,7 @@ class LowRankImputer(TransformerMixin, FirstOrderEstimatorMixin, BaseEstimator):
             fitted = getattr(self, "feature_names_in_", None)
             if fitted is not None and not np.array_equal(names, fitted):
                 raise ValueError("input_features is not equal to feature_names_in_.")
-        kept = names if self.keep_empty_features else names[self._valid]
+        kept = names if self.keep_empty_features else names[to_host(self._valid)]
         if self.indicator_ is None:
             return np.asarray(kept, dtype=object)
         flags = self.indicator_.get_feature_names_out(names)

@@ -52,6 +52,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
+from ._array_api import to_host
 from ._linalg import RANGE_OVERSAMPLES, ritz_basis, top_singular_value
 from ._threads import single_threaded
 
@@ -541,7 +542,7 @@ def check_custom_init(init, shapes, dtype):
             raise TypeError(
                 f"init[{k}] is a sparse matrix; pass dense starting factors."
             )
-        array = np.asarray(array)
+        array = np.asarray(to_host(array))  # factors of any array library
         if np.iscomplexobj(array):
             raise TypeError(f"init[{k}] is complex; starting factors must be real.")
         if array.dtype.kind not in "fiub":

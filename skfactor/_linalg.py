@@ -27,7 +27,7 @@ def _namespace(a):
     return array_api_compat.array_namespace(a)
 
 
-def _widest_float(xp, a):
+def widest_float(xp, a):
     """float64 where ``a``'s device has it, else float32: the accumulation
     dtype of the generic reductions."""
     info = getattr(xp, "__array_namespace_info__", None)
@@ -47,7 +47,7 @@ def device_inner(a, b):
     the widest float the device has: sums of these are read with one
     ``float()`` (one synchronisation with the host)."""
     xp = _namespace(a)
-    wide = _widest_float(xp, a)
+    wide = widest_float(xp, a)
     return xp.sum(xp.astype(a, wide) * xp.astype(b, wide))
 
 
@@ -258,7 +258,7 @@ def _device_residual_sq_norm(A, X, Y, scale, ignore_nan):
     """:func:`residual_sq_norm` on a device: the same row blocks, their
     squares summed on the device, one synchronisation at the end."""
     xp = _namespace(A)
-    wide = _widest_float(xp, A)
+    wide = widest_float(xp, A)
     m, n = A.shape
     rows = max(1, (16 * _BLOCK_ELEMENTS) // max(n, 1))  # bigger blocks on a device
     total = xp.zeros((), dtype=wide, device=A.device)
@@ -269,8 +269,9 @@ def _device_residual_sq_norm(A, X, Y, scale, ignore_nan):
             block = block / scale
         if ignore_nan:
             block = xp.where(xp.isnan(block), xp.zeros_like(block), block)
-        block = xp.astype(block, wide)
-        total = total + xp.sum(block * block)
+        # squares in the data's dtype (its range is safe: see DataUnit),
+        # accumulated in the widest float, without a widened copy
+        total = total + xp.sum(block * block, dtype=wide)
     return float(total)
 
 
@@ -601,25 +602,33 @@ def factor_eigh(X):
 
 
 def _device_column_variance_sum(A):
-    """:func:`column_variance_sum` of dense device data without NaN: column
-    sums, then squares about the means, a block of rows at a time in the
-    widest float of the device."""
+    """:func:`column_variance_sum` of dense device data (NaN missing): observed
+    counts and sums, then squares about the means, a block of rows at a time
+    in the widest float of the device."""
     xp = _namespace(A)
-    wide = _widest_float(xp, A)
+    wide = widest_float(xp, A)
     m, n = A.shape
     if not m:
         return 0.0
     step = max(1, (16 * _BLOCK_ELEMENTS) // max(n, 1))
+    zero = xp.zeros((), dtype=A.dtype, device=A.device)
     sums = xp.zeros(n, dtype=wide, device=A.device)
+    counts = xp.zeros(n, dtype=wide, device=A.device)
     for start in range(0, m, step):
         block = A[start : min(start + step, m), :]
-        sums = sums + xp.sum(xp.astype(block, wide), axis=0)
-    means = sums / m
+        missing = xp.isnan(block)
+        sums = sums + xp.sum(xp.where(missing, zero, block), axis=0, dtype=wide)
+        counts = counts + xp.sum(xp.astype(~missing, wide), axis=0)
+    seen = counts > 0
+    one = xp.ones_like(counts)
+    means = sums / xp.where(seen, counts, one)
     squares = xp.zeros(n, dtype=wide, device=A.device)
     for start in range(0, m, step):
         block = xp.astype(A[start : min(start + step, m), :], wide) - means
+        block = xp.where(xp.isnan(block), xp.zeros_like(block), block)
         squares = squares + xp.sum(block * block, axis=0)
-    return float(xp.sum(squares / m))
+    variances = xp.where(seen, squares / xp.where(seen, counts, one), 0 * counts)
+    return float(xp.sum(variances))
 
 
 def column_variance_sum(A):

@@ -22,50 +22,91 @@ from ._base import (
     restores_on_failure,
 )
 from ._initializers import check_custom_init, starts_for
-from ._linalg import numpy_dtype
+from ._linalg import numpy_dtype, widest_float
 from ._objectives import LinearNetDataObjective, LinearNetObjective
 from ._units import DataUnit
 
-
-def _device_means(X, weights):
-    """The (weighted) column means of a device ``X``, on the host."""
-    xp = Space.of(X).xp
-    if weights is None:
-        return to_host(xp.mean(X, axis=0))
-    w = Space.of(X).from_host((weights / weights.sum()).astype(numpy_dtype(X.dtype)))
-    return to_host(X.T @ w)
+#: Elements of one block of rows of the float32 moments (2 MiB in float64).
+_MOMENT_BLOCK = 1 << 18
 
 
-def _device_products(X, WY, weights):
-    """``XᵀWX`` and ``XᵀWY`` of a device ``X``: the one pass over the data on
-    its device (``WY`` and the weights travel there), the small products back
-    on the host."""
+def _wide_moments(X, WY, weights):
+    """``(Σwᵢxᵢ, Σwᵢxᵢxᵢᵀ, Σxᵢ(wᵢyᵢ)ᵀ)`` of a dense float32 or device ``X``,
+    accumulated in float64 (the widest float of a device) a block of rows at
+    a time, on ``X``'s device; the results on the host in float64. With
+    ``WY`` None, the weighted column sums only.
+
+    float32 moments summed in float32 differ from one BLAS to the next by
+    their rounding, so a fit on a device and on the host could stop an
+    iteration apart; in float64 both round to the same float32 statistics.
+    """
     space = Space.of(X)
-    WX = X
-    if weights is not None:
-        WX = X * space.from_host(weights.astype(numpy_dtype(X.dtype)))[:, None]
-    return to_host(X.T @ WX), to_host(X.T @ space.from_host(WY))
+    if space is None:
+        xp, move, host_wide = np, (lambda a: a), np.float64
+
+        def widen(a):
+            return a.astype(np.float64)
+    else:
+        xp, move = space.xp, space.from_host
+        wide = widest_float(xp, X)
+        host_wide = np.float64 if wide == xp.float64 else np.float32
+
+        def widen(a):
+            return xp.astype(a, wide)
+
+    n, p = X.shape
+    step = max(1, _MOMENT_BLOCK // max(p, 1))
+    sums = XtX = XtWY = None
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        block = widen(X[start:stop, :])
+        weighted = block
+        if weights is not None:
+            w = move(weights[start:stop].astype(host_wide))
+            weighted = block * w[:, None]
+        part = xp.sum(weighted, axis=0)
+        sums = part if sums is None else sums + part
+        if WY is not None:
+            gram = block.T @ weighted
+            cross = block.T @ move(np.asarray(WY[start:stop], dtype=host_wide))
+            XtX = gram if XtX is None else XtX + gram
+            XtWY = cross if XtWY is None else XtWY + cross
+    if WY is None:
+        return np.asarray(to_host(sums), dtype=np.float64)
+    return tuple(np.asarray(to_host(a), dtype=np.float64) for a in (sums, XtX, XtWY))
+
+
+def _wide(X):
+    """Whether ``X``'s moments are summed by :func:`_wide_moments`: dense
+    float32 data, and any device data."""
+    if Space.of(X) is not None:
+        return True
+    return not sp.issparse(X) and X.dtype == np.float32
+
+
+def _y_mean(Y, fit_intercept, weights):
+    """The (weighted) column means of Y (host); zeros without intercept."""
+    if not fit_intercept:
+        return np.zeros(Y.shape[1], dtype=Y.dtype)
+    if weights is None:
+        return Y.mean(axis=0)
+    return (weights / weights.sum()).astype(Y.dtype) @ Y
 
 
 def _means(X, Y, fit_intercept, weights=None):
     """The (weighted) column means of X and Y; zeros without intercept."""
-    if Space.of(X) is not None:
-        dtype = numpy_dtype(X.dtype)
-        if not fit_intercept:
-            return np.zeros(X.shape[1], dtype=dtype), np.zeros(Y.shape[1], dtype=dtype)
-        w = None if weights is None else weights / weights.sum()
-        y_mean = Y.mean(axis=0) if w is None else w.astype(Y.dtype) @ Y
-        return _device_means(X, weights).astype(dtype, copy=False), y_mean
+    dtype = numpy_dtype(X.dtype)
+    y_mean = _y_mean(Y, fit_intercept, weights)
     if not fit_intercept:
-        return (
-            np.zeros(X.shape[1], dtype=X.dtype),
-            np.zeros(Y.shape[1], dtype=Y.dtype),
-        )
+        return np.zeros(X.shape[1], dtype=dtype), y_mean
+    total = X.shape[0] if weights is None else float(weights.sum())
+    w = None if weights is None else weights / weights.sum()
+    if _wide(X):
+        return (_wide_moments(X, None, weights) / total).astype(dtype), y_mean
     if weights is None:
-        return np.asarray(X.mean(axis=0)).ravel().astype(X.dtype), Y.mean(axis=0)
-    w = weights / weights.sum()
+        return np.asarray(X.mean(axis=0)).ravel().astype(X.dtype), y_mean
     x_mean = np.asarray(X.T @ w.astype(X.dtype)).ravel().astype(X.dtype)
-    return x_mean, (w.astype(Y.dtype) @ Y)
+    return x_mean, y_mean
 
 
 def _statistics(X, Y, fit_intercept, weights=None):
@@ -73,17 +114,20 @@ def _statistics(X, Y, fit_intercept, weights=None):
     means (``W = I``, ``Σw = n`` without weights).
 
     Sparse ``X`` is never densified: the centring is applied to the small
-    p×p and q×p products. A device ``X`` (any array API library) is read
-    once on its device; ``Y`` and everything after the products are on the
-    host.
+    p×p and q×p products. Dense float32 and device ``X`` (any array API
+    library, read once on its device) have their moments summed in float64
+    (:func:`_wide_moments`); ``Y`` and everything after the products are on
+    the host.
     """
     n = X.shape[0] if weights is None else float(weights.sum())
-    x_mean, y_mean = _means(X, Y, fit_intercept, weights)
     dtype = numpy_dtype(X.dtype)
     WY = Y if weights is None else Y * weights.astype(dtype)[:, None]
-    if Space.of(X) is not None:
-        XtX, XtWY = _device_products(X, WY, weights)
+    if _wide(X):
+        sums, XtX, XtWY = _wide_moments(X, WY, weights)
+        x_mean = sums / n if fit_intercept else np.zeros_like(sums)
+        y_mean = _y_mean(Y, fit_intercept, weights)
     else:
+        x_mean, y_mean = _means(X, Y, fit_intercept, weights)
         if weights is None:
             WX = X
         else:
@@ -107,7 +151,7 @@ def _statistics(X, Y, fit_intercept, weights=None):
         y_raw = np.sqrt(np.einsum("ij,ij->j", Y, WY, dtype=np.float64) / n)
         S[np.abs(S) <= eps * np.outer(x_raw, x_raw)] = 0.0
         C[np.abs(C) <= eps * np.outer(y_raw, x_raw)] = 0.0
-    return S.astype(dtype), C.astype(dtype), yy, x_mean, y_mean
+    return S.astype(dtype), C.astype(dtype), yy, x_mean.astype(dtype), y_mean
 
 
 def _check_finite(*statistics):

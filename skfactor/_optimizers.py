@@ -22,13 +22,14 @@ def _inner(blocks_a, blocks_b):
 
 
 def _inner_change(grads, new, old):
-    """``Σᵢ⟨gᵢ, newᵢ⟩ − Σᵢ⟨gᵢ, oldᵢ⟩``: on a device, summed there and read with
-    one synchronisation."""
+    """``Σᵢ⟨gᵢ, newᵢ⟩ − Σᵢ⟨gᵢ, oldᵢ⟩``: a float for numpy factors; for device
+    factors a 0-d device array, summed there (read later, see
+    ``_Momentum._beta``)."""
     if isinstance(grads[0], np.ndarray):
         return _inner(grads, new) - _inner(grads, old)
     ahead = sum(device_inner(g, F) for g, F in zip(grads, new))
     behind = sum(device_inner(g, F) for g, F in zip(grads, old))
-    return float(ahead - behind)
+    return ahead - behind
 
 
 def _penalty(objective):
@@ -340,6 +341,12 @@ class _Momentum(Optimizer):
     def _beta(self, state):
         if self.momentum == "auto":
             t = state["t"]
+            pending = state.get("restart")
+            if pending is not None and pending.read(name="restart") > 0.0:
+                # the last step's restart test, kept on the device and read
+                # now, after the solver's read of the loss: the device ran on
+                # without waiting for it
+                t = 1.0
             t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
             return (t - 1.0) / t_next, t_next
         return float(self.momentum), None
@@ -348,7 +355,13 @@ class _Momentum(Optimizer):
         if t_next is None:
             return {"previous": point, "t": 1.0}
         # ⟨g, F⁺ − F⟩ as ⟨g, F⁺⟩ − ⟨g, F⟩: no temporary the size of the factors
-        if _inner_change(grads, new_point.factors, point.factors) > 0.0:
+        change = _inner_change(grads, new_point.factors, point.factors)
+        if not isinstance(change, float):
+            # a device scalar: read with the new point's loss (one transfer),
+            # decided at the next step
+            new_point.defer("restart", change)
+            return {"previous": point, "t": t_next, "restart": new_point}
+        if change > 0.0:
             t_next = 1.0
         return {"previous": point, "t": t_next}
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from ._linalg import any_nonzero
+from ._linalg import any_nonzero, numpy_dtype
 from ._units import DataUnit
 from .exceptions import DivergenceError
 
@@ -134,7 +134,8 @@ class _Reports:
 
     def __init__(self, callback, unit, step_unit, factors):
         self.callback, self.unit, self.step_unit = callback, unit, step_unit
-        size = sum(F.nbytes for F in factors)
+        # bytes of one iterate (any array library: no ``nbytes`` in the standard)
+        size = sum(math.prod(F.shape) * numpy_dtype(F.dtype).itemsize for F in factors)
         self.limit = int(
             np.clip(PENDING_BYTES // max(size, 1), PENDING_MIN, PENDING_MAX)
         )

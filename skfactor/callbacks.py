@@ -28,6 +28,7 @@ import numbers
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from ._array_api import copy_array, host_twin, to_host
 from ._callbacks import IterationState
 
 __all__ = ["EarlyStopping", "Recorder", "RecorderHistory"]
@@ -66,7 +67,13 @@ def _relative_distance(fitted, truth, X):
 
     ``truth``: the matrix ``M*`` or its factors ``(L*, R*)``. For an imputer,
     the error of the imputed values on the entries missing from ``X``.
+    A fit on a device is measured on the host copies of its model.
     """
+    fitted, X = host_twin(fitted), to_host(X)
+    if isinstance(truth, tuple):
+        truth = tuple(to_host(F) for F in truth)
+    else:
+        truth = to_host(truth)
     if not hasattr(fitted, "_model_factors"):  # the imputer
         X = np.asarray(X, dtype=np.float64)
         rows, cols = np.nonzero(np.isnan(X))
@@ -312,7 +319,7 @@ class Recorder:
         for name, how in self._named.items():
             history[name].append(self._value(how, state, X))
         if self._keeps(k):
-            history["iterates"][k] = [F.copy() for F in state.factors]
+            history["iterates"][k] = [copy_array(F) for F in state.factors]
 
     def _value(self, how, state, X):
         """``how`` at the iterate ``state``: only a callable and
@@ -424,7 +431,7 @@ class EarlyStopping:
                     "EarlyStopping: entries is (rows, cols, values), three arrays "
                     f"of the same length; got a tuple of {len(entries)}."
                 )
-            rows, cols, values = (np.asarray(a).ravel() for a in entries)
+            rows, cols, values = (np.asarray(to_host(a)).ravel() for a in entries)
             if not (rows.size == cols.size == values.size) or not rows.size:
                 raise ValueError(
                     "EarlyStopping: entries' rows, cols and values must be "
@@ -463,7 +470,9 @@ class EarlyStopping:
 
     def _score(self, fitted, X):
         if self.entries is not None:
-            rows, cols, values = self.entries
+            # the model's entries from its host copies (a fit on a device)
+            fitted, X = host_twin(fitted), to_host(X)
+            rows, cols, values = (np.asarray(to_host(a)) for a in self.entries)
             shape = np.shape(X)
             if (
                 rows.max() >= shape[0]

@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 
+from .._array_api import copy_array
+from .._array_api import to_host as _host
 from .._linalg import condition_number, spectral_norm, top_eigenvalue
 
 #: Seed of the power iterations that estimate norms of an objective's data:
@@ -26,6 +28,37 @@ class Point:
     def __init__(self, factors, cache=None):
         self.factors = list(factors)
         self.cache = {} if cache is None else cache
+
+    # -- scalars on a device, read together ----------------------------------
+    def defer(self, name, scalar):
+        """Keep a 0-d device array ``scalar`` (an optimizer's test about this
+        point) to be read with the point's loss: one transfer for both."""
+        self.cache.setdefault("deferred", {})[name] = scalar
+
+    def read(self, scalar=None, name=None):
+        """``float(scalar)`` (the loss of a device objective), reading every
+        deferred scalar of the point in the same transfer; or, with ``name``,
+        a deferred scalar's float (read now if the loss was not)."""
+        done = self.cache.setdefault("read", {})
+        if name is not None and name in done:
+            return done[name]
+        deferred = self.cache.pop("deferred", {})
+        names = list(deferred)
+        values = [deferred[key] for key in names]
+        if scalar is not None:
+            values.append(scalar)
+        if not values:
+            raise KeyError(name)
+        import array_api_compat
+
+        xp = array_api_compat.array_namespace(values[0])
+        wide = values[0].dtype
+        stacked = xp.stack([xp.astype(v, wide) for v in values])
+        floats = [float(v) for v in np.asarray(_host(stacked), dtype=np.float64)]
+        done.update(zip(names, floats))
+        if name is not None:
+            return done[name]
+        return floats[-1]
 
     def gram(self, i):
         """``Fᵢᵀ Fᵢ`` (d×d), computed once per point."""
@@ -146,7 +179,7 @@ class Objective:
         fixed = self.fixed_columns(i)
         if not fixed:
             return gram
-        gram = gram.copy()
+        gram = copy_array(gram)  # numpy or a device's
         for j in fixed:
             gram[j, :] = 0.0
             gram[:, j] = 0.0

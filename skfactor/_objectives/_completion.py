@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import scipy.sparse as sp
 
+from .._array_api import adopt_factors, to_host
 from .._linalg import spectral_norm
 from .._threads import blas_threads
 from ._base import NORM_SEED, Objective, Point
@@ -467,7 +468,7 @@ class CompletionObjective(Objective):
     def from_coordinates(self, factors, spread=None):
         """``(L, R, b, c)`` in the user's coordinates (units of ``spread``)."""
         spread = self.spread if spread is None else spread
-        L, R = (np.asarray(F, dtype=np.float64) for F in factors)
+        L, R = (np.asarray(to_host(F), dtype=np.float64) for F in factors)
         s_u = self._row_scale.astype(np.float64)
         s_i = self._col_scale.astype(np.float64)
         d = self.rank
@@ -588,3 +589,208 @@ class CompletionObjective(Objective):
         return (
             beta * (tops[0] + tops[1]) + self.model_gradient_norm(point) + self.penalty
         )
+
+
+def scatter_add_available(space):
+    """Whether the library of ``space`` has a scatter-add (the gradient of
+    completion sums each rating's term into its row and its column): torch's
+    ``index_add``, CuPy's ``cupyx.scatter_add``. The array API standard has
+    none, and other libraries fit completion on a host copy."""
+    return space is not None and space.library in ("torch", "cupy")
+
+
+def _scatter_add(space, n, index, values):
+    """``out[index[e]] += values[e]`` into zeros of shape (n, width)."""
+    xp = space.xp
+    out = xp.zeros((n, values.shape[1]), dtype=values.dtype, device=values.device)
+    if space.library == "torch":
+        return out.index_add_(0, index, values)
+    import cupyx
+
+    cupyx.scatter_add(out, index, values)
+    return out
+
+
+#: Entries per chunk of a device pass (the gathered rows of one chunk:
+#: 2^20 × width numbers).
+_DEVICE_CHUNK = 1 << 20
+
+
+class DeviceCompletionObjective(CompletionObjective):
+    r""":class:`CompletionObjective` with its passes over the ratings on a
+    device (torch or CuPy, see :func:`scatter_add_available`).
+
+    Built from the host objective (the setup — ids sorted, counts and their
+    scales, the mean, the spread, the baseline biases, the target — is the
+    host's, computed once): the sorted entries, the centred ratings, the
+    weights, the count scales and the fixed columns' constants travel to the
+    device once. Per pass, chunks of the gathered rows make the model at the
+    entries and the residual ``q``, whose energy is summed there; the
+    gradients are two scatter-adds of ``q``-weighted gathered rows. The loss
+    is read with one synchronisation per point. The saddle probe and the
+    norm estimates read ``q`` on the host (a few times per fit), and the
+    held-out scores of early stopping gather the model on the device.
+    """
+
+    def __init__(self, host, space):
+        self.__dict__.update(host.__dict__)
+        self.space = space
+        xp, move = space.xp, space.from_host
+        self._rows_d = move(self.rows.astype(np.int64))
+        self._cols_d = move(self.cols.astype(np.int64))
+        self._centred_d = move(self._centred)
+        self._weights_d = None if self.weights is None else move(self.weights)
+        self._row_scale_d = move(self._row_scale)
+        self._col_scale_d = move(self._col_scale)
+        self._fixed_d = None
+        self._indices = {}
+        self.xp = xp
+
+    # -- where the factors live -------------------------------------------------
+    def adopt(self, factors):
+        return adopt_factors(self.space, factors, self.dtype)
+
+    def host(self, F):
+        return to_host(F)
+
+    def _device_fixed(self):
+        if self._fixed_d is None:
+            self._fixed_d = tuple(self.space.from_host(v) for v in self._fixed())
+        return self._fixed_d
+
+    def point(self, factors):
+        """A point whose fixed columns hold their constants, set in place in
+        the new factors the optimizers built (no comparison: it would read
+        the device)."""
+        factors = list(factors)
+        if self.biases:
+            for i, values in enumerate(self._device_fixed()):
+                (j,) = self.fixed_columns(i)
+                factors[i][:, j] = values
+        return Point(factors)
+
+    def _scaled(self, point):
+        scaled = point.cache.get("scaled")
+        if scaled is None:
+            L, R = point.factors
+            scaled = (L / self._row_scale_d[:, None], R / self._col_scale_d[:, None])
+            point.cache["scaled"] = scaled
+        return scaled
+
+    def _chunks(self):
+        N = self.n_samples
+        for start in range(0, N, _DEVICE_CHUNK):
+            yield start, min(start + _DEVICE_CHUNK, N)
+
+    def _dots(self, Lh, Rh, rows, cols):
+        """``⟨Lh[rows[e]], Rh[cols[e]]⟩`` of device index arrays, chunked."""
+        xp = self.xp
+        parts = []
+        for start in range(0, rows.shape[0], _DEVICE_CHUNK):
+            stop = min(start + _DEVICE_CHUNK, rows.shape[0])
+            left = xp.take(Lh, rows[start:stop], axis=0)
+            right = xp.take(Rh, cols[start:stop], axis=0)
+            parts.append(xp.sum(left * right, axis=1))
+        if not parts:
+            return xp.zeros(0, dtype=Lh.dtype, device=Lh.device)
+        return parts[0] if len(parts) == 1 else xp.concat(parts)
+
+    # -- loss and gradients -----------------------------------------------------
+    def _residual(self, point):
+        q = point.cache.get("q")
+        if q is None:
+            xp = self.xp
+            Lh, Rh = self._scaled(point)
+            rho = self._dots(Lh, Rh, self._rows_d, self._cols_d) - self._centred_d
+            w = self._weights_d
+            weighted = rho if w is None else w * rho
+            wide = xp.float64 if self.space.has_float64() else xp.float32
+            energy = xp.sum(xp.astype(weighted, wide) * xp.astype(rho, wide))
+            q = weighted * (1.0 / self.total_weight)
+            point.cache["q"] = q
+            point.cache["data_loss"] = 0.5 * energy / self.total_weight
+        return q
+
+    def _penalty_value(self, point):
+        if not self.penalty:
+            return 0.0
+        xp = self.xp
+        total = sum(xp.linalg.trace(point.gram(i)) for i in range(2))
+        if self.biases:
+            h, g = self._fixed()
+            total = total - (float(np.dot(h, h)) + float(np.dot(g, g)))
+        return 0.5 * self.penalty * total
+
+    def value(self, point):
+        f = point.cache.get("value")
+        if f is None:
+            if "data_loss" not in point.cache:
+                self._residual(point)
+            # the one synchronisation of the point's loss
+            f = point.read(point.cache["data_loss"] + self._penalty_value(point))
+            point.cache["value"] = f
+        return f
+
+    def _finish(self, G, point, i):
+        scale = self._row_scale_d if i == 0 else self._col_scale_d
+        G = G / scale[:, None]
+        if self.penalty:
+            G = G + self.penalty * point.factors[i]
+        for j in self.fixed_columns(i):
+            G[:, j] = 0.0
+        return G
+
+    def _product(self, point, i):
+        xp = self.xp
+        Lh, Rh = self._scaled(point)
+        q = self._residual(point)
+        if i == 0:
+            gathered = xp.take(Rh, self._cols_d, axis=0) * q[:, None]
+            return _scatter_add(self.space, self.shape[0], self._rows_d, gathered)
+        gathered = xp.take(Lh, self._rows_d, axis=0) * q[:, None]
+        return _scatter_add(self.space, self.shape[1], self._cols_d, gathered)
+
+    def grad_block(self, point, i):
+        return self._finish(self._product(point, i), point, i)
+
+    def grad(self, point):
+        grads = [self._finish(self._product(point, i), point, i) for i in range(2)]
+        point.cache.pop("q", None)  # the gradient is its last use
+        return grads
+
+    def _gradient_matrix(self, point):
+        q = to_host(self._residual(point))
+        data = q / self._row_scale[self.rows]
+        data /= self._col_scale[self.cols]
+        return sp.csr_matrix((data, self.cols, self._by_row.indptr), shape=self.shape)
+
+    # -- held-out scores ----------------------------------------------------------
+    def _device_index(self, index):
+        """A host index array on the device, uploaded once per array (the
+        held-out ids are scored every iteration)."""
+        key = id(index)
+        cached = self._indices.get(key)
+        if cached is None or cached[0] is not index:
+            cached = (index, self.space.from_host(np.asarray(index, dtype=np.int64)))
+            self._indices[key] = cached
+        return cached[1]
+
+    def model_at(self, factors, rows, cols):
+        L, R = factors
+        Lh, Rh = L / self._row_scale_d[:, None], R / self._col_scale_d[:, None]
+        dots = self._dots(Lh, Rh, self._device_index(rows), self._device_index(cols))
+        return to_host(dots)
+
+    def biases_at(self, factors, rows, cols):
+        if not self.biases:
+            return np.zeros(len(rows)), np.zeros(len(cols))
+        d = self.rank
+        L, R = factors
+        b_col = self.host(L[:, d]).astype(np.float64)
+        c_col = self.host(R[:, d + 1]).astype(np.float64)
+        root = math.sqrt(self.spread)
+        s_u = self._row_scale.astype(np.float64)
+        s_i = self._col_scale.astype(np.float64)
+        b = b_col[rows] * root / (self._c1 * s_u[rows])
+        c = c_col[cols] * root * self._c1 / s_i[cols]
+        return b, c

@@ -4,7 +4,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg
 
-from .._array_api import to_host
+from .._array_api import adopt_factors, to_host
 from .._linalg import (
     device_inner,
     divide_exactly,
@@ -15,6 +15,7 @@ from .._linalg import (
     residual_sq_norm,
     sq_norm,
     top_eigenvalue,
+    widest_float,
 )
 from ._base import Objective, Point, linear_combination
 from ._models import PairModel
@@ -287,7 +288,7 @@ class DeviceFactorizationObjective(FactorizationObjective):
         return _DeviceData(self.A, self.space)
 
     def adopt(self, factors):
-        return [self.space.asarray(np.asarray(F, dtype=self.dtype)) for F in factors]
+        return adopt_factors(self.space, factors, self.dtype)
 
     def host(self, F):
         return to_host(F)
@@ -303,7 +304,7 @@ class DeviceFactorizationObjective(FactorizationObjective):
     def _expansion(self, point):
         cross = device_inner(self._product(point, 0), point.factors[0])
         quad = device_inner(point.gram(0), point.gram(self.partner(0)))
-        return self.model.half * float(self._total - 2.0 * cross + quad)
+        return self.model.half * point.read(self._total - 2.0 * cross + quad)
 
     def _penalty_value(self, point):
         if not self.penalty:
@@ -595,5 +596,215 @@ class MaskedFactorizationObjective(FactorizationObjective):
             if mu is not None:
                 out += mu[:, None] * (U.sum(axis=0) - self._missing_apply(U, True))
             return out
+
+        return matmat, rmatmat
+
+
+class DeviceMaskedFactorizationObjective(
+    DeviceFactorizationObjective, MaskedFactorizationObjective
+):
+    r""":class:`MaskedFactorizationObjective` of dense data with NaN on a
+    device (any array API library).
+
+    The same loss, gradients and column offsets, computed where the data
+    live. The model on the missing set is always formed a block of rows at a
+    time, masked and multiplied by the factors (the host's blocked path: a
+    gather of scattered entries has no array API form), so an iteration
+    costs about three more products with an m×n block than the full
+    objective's two. The mask is one boolean per entry on the device; the
+    loss (expansion, missing energy and offsets together) is read with one
+    synchronisation per point.
+    """
+
+    def __init__(
+        self, A, space, alpha=0.0, exact_threshold=None, offsets=False, model=None
+    ):
+        if offsets and model is not None and model.n_factors != 2:
+            raise ValueError("Column offsets need the two-factor model X Yᵀ.")
+        xp = self.xp = space.xp
+        self.space = space
+        m, n = A.shape
+        missing = xp.isnan(A)
+        filled = xp.where(missing, xp.zeros((), dtype=A.dtype, device=A.device), A)
+        counts = xp.astype(missing, xp.int64)
+        self.row_missing = to_host(xp.sum(counts, axis=1))
+        self.col_missing = to_host(xp.sum(counts, axis=0))
+        self._mask = missing
+        self.A_missing = A
+        self.offsets = bool(offsets)
+        self.n_missing = int(self.row_missing.sum())
+        self.n_observed = m * n - self.n_missing
+        self.observed_fraction = self.n_observed / (m * n) if m * n else 0.0
+        row_fraction = 1.0 - self.row_missing / max(n, 1)
+        col_fraction = 1.0 - self.col_missing / max(m, 1)
+        self._design = float(
+            max(row_fraction.max(initial=0.0), col_fraction.max(initial=0.0))
+        )
+        FactorizationObjective.__init__(
+            self, filled, alpha=alpha, exact_threshold=exact_threshold, model=model
+        )
+        if self.offsets:
+            self._wide = widest_float(xp, A)
+            self._counts = np.maximum(m - self.col_missing, 1).astype(np.float64)
+            self._col_sums = to_host(xp.sum(filled, axis=0, dtype=self._wide))
+            self._col_sums = self._col_sums.astype(np.float64)
+            mu0 = self._col_sums / self._counts
+            self.reference_loss -= 0.5 * float(np.dot(self._counts, mu0 * mu0))
+            self._exact_below = (
+                exact_threshold or 1e4 * np.finfo(self.dtype).eps
+            ) * self.reference_loss
+            self._counts_device = space.from_host(self._counts.astype(self._wide_np()))
+            self._col_sums_device = space.from_host(
+                self._col_sums.astype(self._wide_np())
+            )
+
+    def _wide_np(self):
+        return np.float64 if self._wide == self.xp.float64 else np.float32
+
+    @property
+    def target(self):
+        T = getattr(self, "_target", None)
+        if T is None:
+            p = self.observed_fraction
+            A0 = self.A if p in (0.0, 1.0) else divide_exactly(self.A, p)
+            T = self._target = _DeviceData(A0, self.space)
+        return T
+
+    def _rows_per_block(self):
+        return max(1, (16 * _MASK_BLOCK_ELEMENTS) // max(self.shape[1], 1))
+
+    def _masked_block(self, L, R, start, stop):
+        """The model on the missing entries of rows ``start:stop``."""
+        block = L[start:stop, :] @ R.T
+        zero = self.xp.zeros((), dtype=block.dtype, device=block.device)
+        return self.xp.where(self._mask[start:stop, :], block, zero)
+
+    def _missing_part(self, point, products):
+        cache = point.cache
+        if "missing_products" in cache or (not products and "missing_energy" in cache):
+            return cache["missing_energy"], cache.get("missing_products")
+        xp = self.xp
+        L, R = self.model.split(point.factors)
+        both = self.n_factors == 2
+        m, n = self.shape
+        wide = widest_float(xp, L)
+        energy = xp.zeros((), dtype=wide, device=L.device)
+        col_sums = xp.zeros(n, dtype=wide, device=L.device)
+        parts, EtX = [], (xp.zeros_like(R) if both and products else None)
+        step = self._rows_per_block()
+        for start in range(0, m, step):
+            stop = min(start + step, m)
+            block = self._masked_block(L, R, start, stop)
+            energy = energy + device_inner(block, block)
+            col_sums = col_sums + xp.sum(block, axis=0, dtype=wide)
+            if products:
+                parts.append(block @ R)
+                if both:
+                    EtX = EtX + block.T @ L[start:stop, :]
+        cache["missing_energy"] = energy  # on the device: read with the loss
+        cache["missing_col_sums"] = col_sums
+        if products:
+            EY = parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
+            cache["missing_products"] = (EY, EtX)
+        return energy, cache.get("missing_products")
+
+    def _missing_apply(self, V, transpose=False, factors=None):
+        xp = self.xp
+        m = self.shape[0]
+        parts = []
+        out = None
+        step = self._rows_per_block()
+        for start in range(0, m, step):
+            stop = min(start + step, m)
+            if factors is None:
+                block = xp.astype(self._mask[start:stop, :], V.dtype)
+            else:
+                L, R = self.model.split(factors)
+                block = self._masked_block(L, R, start, stop)
+            if transpose:
+                part = block.T @ V[start:stop, :]
+                out = part if out is None else out + part
+            else:
+                parts.append(block @ V)
+        if transpose:
+            return out
+        return parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
+
+    def _offsets(self, point):
+        mu = point.cache.get("offsets")
+        if mu is None:
+            X, Y = point.factors
+            self._missing_part(point, products=False)
+            observed = Y @ self.xp.sum(X, axis=0) - point.cache["missing_col_sums"]
+            mu = (self._col_sums_device - observed) / self._counts_device
+            point.cache["offsets"] = mu
+        return mu
+
+    def offsets_at(self, factors):
+        return to_host(self._offsets(self.point(factors))).astype(np.float64)
+
+    def value(self, point):
+        f = point.cache.get("value")
+        if f is None:
+            xp = self.xp
+            hidden, _ = self._missing_part(point, products=False)
+            cross = device_inner(self._product(point, 0), point.factors[0])
+            quad = device_inner(point.gram(0), point.gram(self.partner(0)))
+            half = self.model.half
+            f = half * (self._total - 2.0 * cross + quad) - half * hidden
+            if self.offsets:
+                mu = self._offsets(point)
+                f = f - 0.5 * device_inner(self._counts_device, mu * mu)
+            f = point.read(f)  # the one synchronisation of the loss
+            if f < self._exact_below:
+                X, Y = self.model.split(point.factors)
+                if self.offsets:
+                    mu = xp.astype(self._offsets(point), X.dtype)
+                    ones = xp.ones((X.shape[0], 1), dtype=X.dtype, device=X.device)
+                    X = xp.concat([X, ones], axis=1)
+                    Y = xp.concat([Y, mu[:, None]], axis=1)
+                f = half * residual_sq_norm(self.A_missing, X, Y, ignore_nan=True)
+            point.cache["value"] = f + self._penalty_value(point)
+        return point.cache["value"]
+
+    def grad_block(self, point, i):
+        xp = self.xp
+        grad = DeviceFactorizationObjective.grad_block(self, point, i)
+        _, (EY, EtX) = self._missing_part(point, products=True)
+        grad = grad - (EY if i == 0 else EtX)
+        if self.offsets:
+            X, Y = point.factors
+            mu = xp.astype(self._offsets(point), X.dtype)
+            if i == 0:  # + P_Ω(1μᵀ) Y = 1(μᵀY) − I_M (μ∘Y)
+                grad = grad + mu @ Y
+                grad = grad - self._missing_apply(mu[:, None] * Y)
+            else:  # + diag(μ) P_Ωᵀ X = μ∘(1ᵀX − I_MᵀX)
+                grad = grad + mu[:, None] * (
+                    xp.sum(X, axis=0) - self._missing_apply(X, True)
+                )
+        return grad
+
+    def _residual_products(self, point):
+        xp = self.xp
+        L, R = self.model.split(point.factors)
+        A, move = self.A, self.adopt
+        mu = xp.astype(self._offsets(point), L.dtype) if self.offsets else None
+
+        def matmat(V):
+            (V,) = move([V])
+            out = L @ (R.T @ V) - A @ V - self._missing_apply(V, False, point.factors)
+            if mu is not None:
+                out = out + mu @ V
+                out = out - self._missing_apply(mu[:, None] * V)
+            return to_host(out)
+
+        def rmatmat(U):
+            (U,) = move([U])
+            out = R @ (L.T @ U) - A.T @ U - self._missing_apply(U, True, point.factors)
+            if mu is not None:
+                out = out + mu[:, None] * (
+                    xp.sum(U, axis=0) - self._missing_apply(U, True)
+                )
+            return to_host(out)
 
         return matmat, rmatmat

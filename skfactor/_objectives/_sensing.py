@@ -3,8 +3,14 @@
 import numpy as np
 import scipy.sparse as sp
 
-from .._array_api import to_host
-from .._linalg import numpy_dtype, spectral_norm, sq_norm, top_eigenvalue
+from .._array_api import adopt_factors, to_host
+from .._linalg import (
+    device_inner,
+    numpy_dtype,
+    spectral_norm,
+    sq_norm,
+    top_eigenvalue,
+)
 from ._base import NORM_SEED, Objective
 from ._factorization import _DeviceData, entries
 from ._models import PairModel, SymmetricModel
@@ -277,7 +283,15 @@ class DeviceSensingObjective(SensingObjective):
             )
 
     def adopt(self, factors):
-        return [self.space.asarray(np.asarray(F, dtype=self.dtype)) for F in factors]
+        return adopt_factors(self.space, factors, self.dtype)
+
+    def value(self, point):
+        f = point.cache.get("value")
+        if f is None:
+            rho = self._residual(point)
+            energy = point.read(device_inner(rho, rho))  # one synchronisation
+            f = point.cache["value"] = self.model.half * energy / self.n_samples
+        return f
 
     def host(self, F):
         return to_host(F)
