@@ -13,7 +13,9 @@ array-api-strict) and the script says which. For each case:
 - ``peak``: peak device memory of the fit above the data (CUDA only).
 
 Dense Gaussian 4000×3000 and 20000×10000 (float32, float64; d = 5, 20, 80),
-as the CPU roofline (``benchmarks.roofline``). Then whole fits of the other
+as the CPU roofline (``benchmarks.roofline``); ``MatrixCompletionRegressor``
+with 1M and 25M ratings (float32, rank 20) against the floor of its passes on
+the device (two gathers, a row-wise dot, two scatter-adds). Then whole fits of the other
 estimators and paths with device input against numpy input, each labelled
 with where it runs (the device, or a host copy).
 
@@ -256,10 +258,111 @@ def other_estimators(quick, device):
     return rows
 
 
+def _ratings_floor(est, X, move, synchronize, repeats=5):
+    """The unavoidable work of a completion iteration on the device: the
+    model at the entries (two gathers, a row-wise dot) and the gradient's two
+    scatter-adds, at the fitted width."""
+    from skfactor._array_api import Space
+    from skfactor._objectives._completion import _scatter_add
+
+    rows = move(est._array_host["row_ids_"].searchsorted(X[:, 0]).astype(np.int64))
+    cols = move(est._array_host["column_ids_"].searchsorted(X[:, 1]).astype(np.int64))
+    width = est._array_host["_factors"][0].shape[1]
+    rng = np.random.RandomState(0)
+    dtype = est._array_host["_factors"][0].dtype
+    L = move(rng.standard_normal((len(est.row_ids_), width)).astype(dtype))
+    R = move(rng.standard_normal((len(est.column_ids_), width)).astype(dtype))
+    space = Space.of(L)
+    xp = space.xp
+    times = []
+    for _ in range(repeats + 1):
+        synchronize()
+        start = time.perf_counter()
+        left, right = xp.take(L, rows, axis=0), xp.take(R, cols, axis=0)
+        q = xp.sum(left * right, axis=1)
+        _scatter_add(space, L.shape[0], rows, right * q[:, None])
+        _scatter_add(space, R.shape[0], cols, left * q[:, None])
+        synchronize()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times[1:]))
+
+
+def ratings(quick, device):
+    """``MatrixCompletionRegressor`` per iteration on the device against its
+    floor there and against numpy on the host."""
+    name, move, synchronize, peak, reset = device
+    if not name.startswith(("torch", "CuPy")):
+        print(f"Ratings on {name}: no scatter-add in this library (host copy)\n")
+        return []
+    cases = (
+        [((600, 400), 20_000, 5)]
+        if quick
+        else [
+            ((20_000, 5_000), 1_000_000, 10),
+            ((160_000, 60_000), 25_000_000, 4),
+        ]
+    )
+    rows = []
+    for shape, n_ratings, n_iter in cases:
+        X, y = make_ratings(*shape, n_ratings, rank=20, random_state=0)[:2]
+        X, y = X.astype(np.int64), y.astype(np.float32)
+        est = MatrixCompletionRegressor(
+            20,
+            alpha=0.05,
+            early_stopping=False,
+            max_iter=n_iter,
+            tol=0.0,
+            random_state=0,
+        )
+        reset()
+        before = peak() if peak else None
+        with sklearn.config_context(array_api_dispatch=True):
+            fitted = sklearn.clone(est).fit(move(X), move(y))
+        used = (peak() - before) / 2**20 if peak else None
+        iteration = _median_iteration(fitted)
+        with sklearn.config_context(array_api_dispatch=True):
+            floor = _ratings_floor(fitted, X, move, synchronize)
+        host = _numpy_iteration(sklearn.clone(est).fit(X, y))
+        rows.append(
+            (
+                f"{n_ratings}",
+                "20",
+                f"{1e3 * floor:.1f}",
+                f"{1e3 * iteration:.1f}",
+                f"{iteration / floor:.2f}",
+                f"{1e3 * host:.1f}",
+                f"{host / iteration:.1f}",
+                "n/a" if used is None else f"{used:.0f}",
+            )
+        )
+    print_table(
+        f"MatrixCompletionRegressor(optimizer='heavy_ball') on {name}: "
+        "ms per iteration",
+        (
+            "ratings",
+            "rank",
+            "floor",
+            "iteration",
+            "x floor",
+            "numpy CPU",
+            "speed-up",
+            "peak MiB",
+        ),
+        rows,
+    )
+    return rows
+
+
 def run(quick=False):
     device = find_device()
     print(f"Device: {device[0]}\n")
-    return dense(quick, device) + other_estimators(quick, device)
+    print(
+        "Sparse data: device sparse arrays are refused (TypeError); scipy.sparse "
+        "input fits on the host (python -m benchmarks.roofline).\n"
+    )
+    return (
+        dense(quick, device) + ratings(quick, device) + other_estimators(quick, device)
+    )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ from sklearn.utils.validation import check_array, check_random_state
 from ._array_api import Space, to_host
 from ._factorization import FactorizationNAG, symmetric_data
 from ._initializers import starts_for
-from ._linalg import spectral_norm, thin_qr
+from ._linalg import max_abs, numpy_dtype, spectral_norm, thin_qr
+from ._objectives._factorization import _DeviceData
 from ._threads import single_threaded
 
 #: The optimizers ``eigsh`` runs (those of the symmetric model).
@@ -180,19 +181,21 @@ def eigsh(
             "read to check symmetry and to build the start); got a "
             "LinearOperator. Use scipy.sparse.linalg.eigsh for an operator."
         )
-    # an array of another library (array API dispatch): solved on a host
-    # copy, the eigenpairs returned on its device
+    # an array of another library (array API dispatch): the iterations and
+    # the products of the residual checks on its device, the small
+    # Rayleigh–Ritz problems on the host, the eigenpairs returned there
     space = Space.of(A, "eigsh")
+    xp = np
     if space is not None:
-        A = to_host(A)
+        xp = space.xp
         if isinstance(init, tuple | list):
             init = type(init)(to_host(X) for X in init)
         elif not isinstance(init, str):
             init = to_host(init)
     A = check_array(
         A,
-        accept_sparse=("csr", "csc"),
-        dtype=[np.float64, np.float32],
+        accept_sparse=("csr", "csc") if space is None else False,
+        dtype=[xp.float64, xp.float32],
         ensure_all_finite=True,
         input_name="A",
     )
@@ -202,11 +205,16 @@ def eigsh(
         raise ValueError(f"eigsh: k={k} exceeds the matrix's size n={n}.")
     init = _check_init(init, n, k)
     if tol is None:
-        tol = max(1e-8, 100 * float(np.finfo(A.dtype).eps))
+        tol = max(1e-8, 100 * float(np.finfo(numpy_dtype(A.dtype)).eps))
     # eigenvalues scale with A: solve for A·2⁻ᵉ with max|A·2⁻ᵉ| ≈ 1 (exact)
-    top = float(abs(A).max()) if A.size else 0.0
+    if space is None:
+        top = float(abs(A).max()) if A.size else 0.0
+    else:
+        top = max_abs(A)
     exponent = int(np.frexp(top)[1]) if top > 0 else 0
-    if exponent:
+    if exponent and space is not None:
+        A = A * float(np.ldexp(1.0, -exponent))  # a power of 2: exact
+    elif exponent:
         A = A * np.asarray(np.ldexp(1.0, -exponent), dtype=A.dtype)
         if not isinstance(init, str):  # a factor scales as √A
             (X0,) = init
@@ -220,11 +228,13 @@ def eigsh(
         """Iterate on ``B = A + shift·I`` until its Ritz residuals are below
         tol·‖B‖₂; None, without a shift, as soon as the k-th Ritz value is
         not positive (``A``'s positive part may have a rank below k)."""
-        norm = spectral_norm(B, np.random.RandomState(0))
+        # the host algorithms see a device B through its products
+        view = B if space is None else _DeviceData(B, space)
+        norm = spectral_norm(view, np.random.RandomState(0))
         state = {"next": _CHECK_EVERY, "ritz": None, "deficient": False}
 
         def check(factor, k_done):
-            w, V, residual = _rayleigh_ritz(B, factor)
+            w, V, residual = _rayleigh_ritz(view, to_host(factor))
             scale = max(norm, float(np.abs(w).max(initial=0.0)))
             worst = float(residual.max(initial=0.0)) / scale if scale > 0 else 0.0
             state["ritz"] = (w, V, worst, k_done)
@@ -269,8 +279,11 @@ def eigsh(
     result = solve(A, 0.0)
     if result is None:
         # A + sI is positive definite for s > ‖A‖₂, with A's eigenvectors
-        shift = 1.01 * spectral_norm(A, np.random.RandomState(0))
-        if sp.issparse(A):
+        view = A if space is None else _DeviceData(A, space)
+        shift = 1.01 * spectral_norm(view, np.random.RandomState(0))
+        if space is not None:
+            B = A + xp.eye(n, dtype=A.dtype, device=A.device) * shift
+        elif sp.issparse(A):
             identity = sp.identity(n, dtype=A.dtype, format="csr")
             B = (A + identity * np.asarray(shift, dtype=A.dtype)).tocsr()
         else:

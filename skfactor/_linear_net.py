@@ -24,6 +24,7 @@ from ._base import (
 from ._initializers import check_custom_init, starts_for
 from ._linalg import numpy_dtype, widest_float
 from ._objectives import LinearNetDataObjective, LinearNetObjective
+from ._objectives._linear_net import DeviceLinearNetDataObjective
 from ._units import DataUnit
 
 #: Elements of one block of rows of the float32 moments (2 MiB in float64).
@@ -376,8 +377,6 @@ class LinearNetRegressor(
         # data far from unit scale: fit Y / 4**k and X / 4**j (exact)
         unit, Y_fit, X_fit = DataUnit.from_data(Y, design=X, degree=depth)
         statistics = n_features <= min(self._max_statistics_features, X.shape[0])
-        if space is not None and not statistics:
-            X, X_fit = to_host(X), to_host(X_fit)  # the many-features path
         if statistics:
             S, C, yy, _, _ = _statistics(X_fit, Y_fit, self.fit_intercept, weights)
             _check_finite(S, C, yy)
@@ -385,9 +384,14 @@ class LinearNetRegressor(
         else:
             x_mean, y_mean = _means(X_fit, Y_fit, self.fit_intercept, weights)
             _check_finite(x_mean, y_mean)
-            objective = LinearNetDataObjective(
-                X_fit, Y_fit, x_mean, y_mean, depth, sample_weight=weights
-            )
+            if space is not None:  # the two passes per iteration on the device
+                objective = DeviceLinearNetDataObjective(
+                    X_fit, Y_fit, x_mean, y_mean, depth, space, sample_weight=weights
+                )
+            else:
+                objective = LinearNetDataObjective(
+                    X_fit, Y_fit, x_mean, y_mean, depth, sample_weight=weights
+                )
         storage_shapes = [layer_shapes[k] for k in range(depth - 1, 0, -1)]
         storage_shapes.append(layer_shapes[0][::-1])
         init = self.init
@@ -402,6 +406,7 @@ class LinearNetRegressor(
         means = _means(X, Y, self.fit_intercept, weights)
 
         def attributes(factors, fitted):
+            factors = [objective.host(F) for F in factors]  # the layers
             return self._set_fitted(factors, fitted, *means, single_output, False)
 
         metadata = None if sample_weight is None else {"sample_weight": sample_weight}

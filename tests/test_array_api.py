@@ -300,15 +300,22 @@ def test_symmetric_model_on_the_device(convert, optimizer, indefinite, monkeypat
 
 
 @pytest.mark.parametrize("convert", NAMESPACES)
-def test_eigsh_returns_the_input_namespace(convert):
+@pytest.mark.parametrize("indefinite", [False, True], ids=["psd", "shifted"])
+def test_eigsh_iterates_on_the_device(convert, indefinite, monkeypatch):
+    import skfactor._factorization as module
+
+    built = _spy(monkeypatch, module, "DeviceFactorizationObjective")
     B = np.random.RandomState(1).standard_normal((50, 8))
     K = B @ B.T
+    if indefinite:  # a positive part of rank 2 < k: solved with a shift
+        K = K[:, :] - 1.2 * (B[:, 2:] @ B[:, 2:].T)
     w, V = skfactor.eigsh(K, 3, random_state=0)
     with _dispatch():
         wx, Vx = skfactor.eigsh(convert(K), 3, random_state=0)
+    assert built  # the symmetric fit ran on the device
     assert _same_space(wx, convert(K)) and _same_space(Vx, convert(K))
-    np.testing.assert_allclose(to_host(wx), w, rtol=1e-12)
-    np.testing.assert_allclose(np.abs(to_host(Vx)), np.abs(V), atol=1e-10)
+    np.testing.assert_allclose(to_host(wx), w, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(np.abs(to_host(Vx)), np.abs(V), atol=1e-8)
 
 
 # -- the other estimators: same results, same namespace -----------------------
@@ -687,3 +694,32 @@ def test_completion_without_a_scatter_add_fits_a_host_copy(monkeypatch):
     assert not built
     ref = skfactor.MatrixCompletionRegressor(4, random_state=0).fit(X, y)
     np.testing.assert_allclose(to_host(out), ref.predict(X), atol=1e-10)
+
+
+@pytest.mark.parametrize("convert", NAMESPACES)
+@pytest.mark.parametrize("optimizer", ["gd", "nag", "heavy_ball"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_linear_net_data_path_on_the_device(convert, optimizer, weighted, monkeypatch):
+    """More features than the statistics path takes: the two passes over X
+    of every iteration run on its device."""
+    import skfactor._linear_net as module
+
+    built = _spy(monkeypatch, module, "DeviceLinearNetDataObjective")
+    monkeypatch.setattr(module.LinearNetRegressor, "_max_statistics_features", 10)
+    rng = np.random.RandomState(6)
+    X = rng.standard_normal((120, 60))
+    Y = X[:, :5] @ rng.standard_normal((5, 4)) + 0.01 * rng.standard_normal((120, 4))
+    w = _weights(120, seed=7) if weighted else None
+    est = skfactor.LinearNetRegressor(
+        hidden_layer_sizes=(4, 3), optimizer=optimizer, random_state=0, max_iter=100
+    )
+    ref = clone(est).fit(X, Y, sample_weight=w)
+    with _dispatch():
+        fitted = clone(est).fit(
+            convert(X), convert(Y), sample_weight=None if w is None else convert(w)
+        )
+        out = fitted.predict(convert(X))
+    assert len(built) == 1
+    assert fitted.n_iter_ == ref.n_iter_
+    np.testing.assert_allclose(to_host(out), ref.predict(X), atol=1e-9)
+    assert _same_space(out, convert(X)) and _same_space(fitted.coefs_[0], out)

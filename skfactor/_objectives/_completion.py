@@ -677,11 +677,6 @@ class DeviceCompletionObjective(CompletionObjective):
             point.cache["scaled"] = scaled
         return scaled
 
-    def _chunks(self):
-        N = self.n_samples
-        for start in range(0, N, _DEVICE_CHUNK):
-            yield start, min(start + _DEVICE_CHUNK, N)
-
     def _dots(self, Lh, Rh, rows, cols):
         """``⟨Lh[rows[e]], Rh[cols[e]]⟩`` of device index arrays, chunked."""
         xp = self.xp

@@ -2,9 +2,12 @@
 
 import numpy as np
 
+from .._array_api import adopt_factors, to_host
 from .._linalg import (
     condition_number,
+    device_inner,
     inner,
+    numpy_dtype,
     operator_norm,
     spectral_norm,
     sq_norm,
@@ -332,4 +335,111 @@ class LinearNetDataObjective(LinearNetObjective):
             top = operator_norm(matmat, rmatmat, X.shape[1], self.dtype, 12, 6)
             s_norm = top**2 / self.n_samples
             self._s_norm = s_norm
+        return s_norm
+
+
+class DeviceLinearNetDataObjective(LinearNetDataObjective):
+    r""":class:`LinearNetDataObjective` with ``X`` on a device (any array API
+    library, see :mod:`skfactor._array_api`).
+
+    The two passes of an iteration (``X W₁ᵀ`` and ``Xᵀ δ_K``), the
+    activations and the residual run where ``X`` lives, with the layers; the
+    loss is read with one synchronisation per point. ``C = YᵀX/n`` (for the
+    starts) and ``G = Rᵀ(X − x̄)/n`` (for the step rule, a few times per
+    fit) are brought to the host, and the norm estimate of ``S`` multiplies
+    on the device with host operands.
+    """
+
+    def __init__(self, X, Y, x_mean, y_mean, n_layers, space, sample_weight=None):
+        self.space = space
+        move = space.from_host
+        dtype = numpy_dtype(X.dtype)
+        self.X = X
+        centred = x_mean is not None and np.any(x_mean)
+        self.x_mean = move(np.asarray(x_mean, dtype=dtype)) if centred else None
+        self.Yc = move(np.asarray(Y if y_mean is None else Y - y_mean, dtype=dtype))
+        self._w = None
+        self.n_samples = X.shape[0]
+        if sample_weight is not None:
+            self._w = move(sample_weight.astype(dtype))[:, None]
+            self.n_samples = float(np.sum(sample_weight, dtype=np.float64))
+        n = self.n_samples
+        C = to_host(X.T @ self._weighted(self.Yc)).T / n
+        yy = self._weighted_sq_norm(self.Yc) / n
+        LinearNetObjective.__init__(
+            self, None, C.astype(dtype, copy=False), yy, n_layers
+        )
+
+    def adopt(self, factors):
+        return adopt_factors(self.space, factors, self.dtype)
+
+    def host(self, F):
+        return to_host(F)
+
+    def _weighted_sq_norm(self, R, point=None):
+        energy = device_inner(self._weighted(R), R)
+        return float(energy) if point is None else point.read(energy)
+
+    def _H(self, point):
+        H = point.cache.get("H")
+        if H is None:
+            W1t = point.factors[-1]
+            H = self.X @ W1t
+            if self.x_mean is not None:
+                H = H - self.x_mean @ W1t
+            point.cache["H"] = H
+        return H
+
+    def _G(self, point):
+        G = point.cache.get("G")
+        if G is None:
+            R = self._weighted(self._residual(point))
+            G = to_host(self.X.T @ R).T / self.n_samples
+            point.cache["G"] = G
+        return G
+
+    def value(self, point):
+        f = point.cache.get("value")
+        if f is None:
+            energy = self._weighted_sq_norm(self._residual(point), point)
+            f = point.cache["value"] = 0.5 * energy / self.n_samples
+        return f
+
+    def grad(self, point):
+        F = point.factors
+        acts = self._activations(point)
+        delta = self._weighted(self._residual(point)) / self.n_samples
+        grads = []
+        for k, P in enumerate(F[:-1]):
+            grads.append(delta.T @ acts[k + 1])
+            delta = delta @ P
+        grads.append(self.X.T @ delta)
+        return grads
+
+    def frozen_curvature(self, point):
+        P = _chain([self.host(F) for F in point.factors[:-1]])
+        return top_singular_value(P) ** 2 * self._s_top()
+
+    def _s_top(self):
+        s_norm = getattr(self, "_s_norm", None)
+        if s_norm is None:
+            X, x_mean, move = self.X, self.x_mean, self.space.from_host
+            root = None if self._w is None else self.space.xp.sqrt(self._w)
+
+            def matmat(V):
+                V = move(np.asarray(V, dtype=self.dtype))
+                out = X @ V
+                out = out if x_mean is None else out - x_mean @ V
+                return to_host(out if root is None else out * root)
+
+            def rmatmat(U):
+                U = move(np.asarray(U, dtype=self.dtype))
+                U = U if root is None else U * root
+                out = to_host(X.T @ U)
+                if x_mean is None:
+                    return out
+                return out - np.outer(to_host(x_mean), to_host(U).sum(0))
+
+            top = operator_norm(matmat, rmatmat, X.shape[1], self.dtype, 12, 6)
+            s_norm = self._s_norm = top**2 / self.n_samples
         return s_norm
