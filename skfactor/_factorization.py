@@ -879,10 +879,12 @@ class FactorizationNAG(
         :func:`skfactor.eigsh` stops on."""
         A = self._validate(X, reset=True)
         space = Space.of(A)
-        if space is not None and self.symmetric and _has_nan(A):
-            # a symmetric matrix's missing entries take their mirrors' values:
-            # prepared on the host
-            A, space = to_host(A), None
+        if space is not None and _has_nan(A):
+            # a symmetric matrix's missing entries take their mirrors'
+            # values: prepared on the host; and on torch's CPU the host's
+            # gather of the missing entries is faster than masked blocks
+            if self.symmetric or space.prefers_host():
+                A, space = to_host(A), None
         if self.symmetric:
             A = symmetric_data(A, type(self).__name__)
         # data too large or too small for its dtype is fitted as A / 4**k

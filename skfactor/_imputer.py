@@ -259,6 +259,8 @@ class LowRankImputer(TransformerMixin, FirstOrderEstimatorMixin, BaseEstimator):
         """
         X = self._validate(X, reset=True)
         space = Space.of(X)  # a device X: the iterations run there
+        if space is not None and space.prefers_host():
+            X, space = to_host(X), None  # torch's CPU: the host path is faster
         if space is not None:
             valid, means, rows, centred = self._device_fit_data(X)
         else:

@@ -206,7 +206,11 @@ def _spy(monkeypatch, module, name):
 def test_missing_entries_on_the_device(
     convert, optimizer, fraction, alpha, monkeypatch
 ):
+    import skfactor._array_api
     import skfactor._factorization as module
+
+    # on torch's CPU build too (off by default there: the host is faster)
+    monkeypatch.setattr(skfactor._array_api, "DEVICE_PASSES_ON_CPU", True)
 
     built = _spy(monkeypatch, module, "DeviceMaskedFactorizationObjective")
     rng = np.random.RandomState(3)
@@ -233,7 +237,11 @@ def test_missing_entries_on_the_device(
 @pytest.mark.parametrize("optimizer", ["nag", "precgd", "apgd"])
 @pytest.mark.parametrize("marker", [np.nan, -1.0], ids=["nan", "minus-one"])
 def test_imputer_fits_on_the_device(convert, optimizer, marker, monkeypatch):
+    import skfactor._array_api
     import skfactor._factorization as module
+
+    # on torch's CPU build too (off by default there: the host is faster)
+    monkeypatch.setattr(skfactor._array_api, "DEVICE_PASSES_ON_CPU", True)
 
     built = _spy(monkeypatch, module, "DeviceMaskedFactorizationObjective")
     rng = np.random.RandomState(4)
@@ -424,9 +432,10 @@ def test_device_sparse_is_a_clear_error():
                 skfactor.FactorizationNAG(2).fit(A)
 
 
-def test_pickle_clone_and_warm_start_on_a_device():
+@pytest.mark.parametrize("convert", NAMESPACES)
+def test_pickle_clone_and_warm_start_on_a_device(convert):
     A = _low_rank()
-    X = _strict("device1")(A)
+    X = convert(A)
     with _dispatch():
         est = skfactor.FactorizationNAG(5, random_state=0, warm_start=True, max_iter=30)
         est.fit(X)
@@ -657,9 +666,12 @@ TORCH_NAMESPACES = [p for p in NAMESPACES if "torch" in p.id]
 def test_completion_passes_on_the_device(
     convert, optimizer, options, weighted, monkeypatch
 ):
+    import skfactor._array_api
     import skfactor._completion as module
     from skfactor.datasets import make_ratings
 
+    # on torch's CPU build too (off by default there: scipy is faster)
+    monkeypatch.setattr(skfactor._array_api, "DEVICE_PASSES_ON_CPU", True)
     built = _spy(monkeypatch, module, "DeviceCompletionObjective")
     X, y = make_ratings(80, 60, 2500, random_state=0)[:2]
     w = _weights(len(y), seed=3) if weighted else None
@@ -677,6 +689,20 @@ def test_completion_passes_on_the_device(
     assert fitted.alpha_ == pytest.approx(ref.alpha_, rel=1e-12)
     np.testing.assert_allclose(to_host(out), ref.predict(X), atol=1e-10)
     assert _same_space(out, convert(y)) and _same_space(fitted.row_factors_, out)
+
+
+@needs_torch
+def test_completion_on_torch_cpu_fits_a_host_copy_by_default(monkeypatch):
+    import skfactor._completion as module
+    from skfactor.datasets import make_ratings
+
+    built = _spy(monkeypatch, module, "DeviceCompletionObjective")
+    X, y = make_ratings(60, 40, 1500, random_state=0)[:2]
+    with _dispatch():
+        est = skfactor.MatrixCompletionRegressor(4, random_state=0).fit(
+            torch.asarray(X), torch.asarray(y)
+        )
+    assert not built and isinstance(est.row_factors_, torch.Tensor)
 
 
 def test_completion_without_a_scatter_add_fits_a_host_copy(monkeypatch):
@@ -723,3 +749,23 @@ def test_linear_net_data_path_on_the_device(convert, optimizer, weighted, monkey
     assert fitted.n_iter_ == ref.n_iter_
     np.testing.assert_allclose(to_host(out), ref.predict(X), atol=1e-9)
     assert _same_space(out, convert(X)) and _same_space(fitted.coefs_[0], out)
+
+
+@needs_torch
+def test_torch_cpu_takes_the_host_path_where_it_is_faster(monkeypatch):
+    """Missing entries and the imputer on a torch CPU tensor: the numpy path
+    (the tensor's memory read without a copy), the results torch tensors."""
+    import skfactor._factorization as module
+
+    built = _spy(monkeypatch, module, "DeviceMaskedFactorizationObjective")
+    A = _low_rank(60, 30)
+    A[2, 3] = np.nan
+    with _dispatch():
+        est = skfactor.FactorizationNAG(3, random_state=0).fit(torch.asarray(A))
+        imp = skfactor.LowRankImputer(n_components=3, random_state=0)
+        filled = imp.fit_transform(torch.asarray(A))
+    assert not built
+    assert isinstance(est.components_, torch.Tensor)
+    assert isinstance(filled, torch.Tensor)
+    ref = skfactor.LowRankImputer(n_components=3, random_state=0).fit_transform(A)
+    np.testing.assert_allclose(filled.numpy(), ref, atol=1e-12)

@@ -592,11 +592,15 @@ class CompletionObjective(Objective):
 
 
 def scatter_add_available(space):
-    """Whether the library of ``space`` has a scatter-add (the gradient of
-    completion sums each rating's term into its row and its column): torch's
-    ``index_add``, CuPy's ``cupyx.scatter_add``. The array API standard has
-    none, and other libraries fit completion on a host copy."""
-    return space is not None and space.library in ("torch", "cupy")
+    """Whether completion's passes run on the device of ``space``: its
+    library has a scatter-add (the gradient sums each rating's term into its
+    row and its column: torch's ``index_add``, CuPy's ``cupyx.scatter_add``;
+    the array API standard has none), and it is not torch's CPU, where
+    scipy's CSR products are 8–10× faster (``Space.prefers_host``).
+    Otherwise completion fits a host copy."""
+    if space is None or space.library not in ("torch", "cupy"):
+        return False
+    return not space.prefers_host()
 
 
 def _scatter_add(space, n, index, values):
