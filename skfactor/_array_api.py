@@ -91,7 +91,10 @@ class Space:
         if X is None or isinstance(X, np.ndarray) or sp.issparse(X):
             return None
         _check_device_input(X, name)
-        if not dispatch_enabled():
+        if not dispatch_enabled() or _library(X) == "dask":
+            # dask arrays are lazy: iterating on them here would grow one
+            # task graph per iteration; they are read as numpy, as without
+            # dispatch (distributed fits are a separate path)
             return None
         compat = _compat()
         if not compat.is_array_api_obj(X) or compat.is_numpy_array(X):

@@ -73,6 +73,19 @@ def _model(est):
     return to_host(est.embedding_) @ to_host(est.components_)
 
 
+def _spy(monkeypatch, module, name):
+    """Record the objects ``module.name(...)`` builds."""
+    built = []
+    original = getattr(module, name)
+
+    def spy(*args, **kwargs):
+        built.append(original(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(module, name, spy)
+    return built
+
+
 # -- FactorizationNAG: the iterations on the device ----------------------------
 OPTIMIZER_STARTS = [
     ("gd", "unbalanced"),
@@ -137,15 +150,7 @@ def test_factorization_runs_on_the_device(convert, monkeypatch):
     one synchronisation per iteration (the solver's ``float``)."""
     import skfactor._factorization as module
 
-    built = []
-    original = module.DeviceFactorizationObjective
-
-    def spy(*args, **kwargs):
-        objective = original(*args, **kwargs)
-        built.append(objective)
-        return objective
-
-    monkeypatch.setattr(module, "DeviceFactorizationObjective", spy)
+    built = _spy(monkeypatch, module, "DeviceFactorizationObjective")
     A = _low_rank()
     X = convert(A)
     with _dispatch():
@@ -184,19 +189,6 @@ def test_synchronisations_per_iteration(optimizer, monkeypatch):
         assert est.n_iter_ == max_iter
         counts.append(len(counted))
     assert counts[1] - counts[0] <= 100 + 4, counts
-
-
-def _spy(monkeypatch, module, name):
-    """Record the objects ``module.name(...)`` builds."""
-    built = []
-    original = getattr(module, name)
-
-    def spy(*args, **kwargs):
-        built.append(original(*args, **kwargs))
-        return built[-1]
-
-    monkeypatch.setattr(module, name, spy)
-    return built
 
 
 @pytest.mark.parametrize("convert", NAMESPACES)
@@ -276,14 +268,7 @@ def test_imputer_fits_on_the_device(convert, optimizer, marker, monkeypatch):
 def test_symmetric_model_on_the_device(convert, optimizer, indefinite, monkeypatch):
     import skfactor._factorization as module
 
-    built = []
-    original = module.DeviceFactorizationObjective
-
-    def spy(*args, **kwargs):
-        built.append(original(*args, **kwargs))
-        return built[-1]
-
-    monkeypatch.setattr(module, "DeviceFactorizationObjective", spy)
+    built = _spy(monkeypatch, module, "DeviceFactorizationObjective")
     B = np.random.RandomState(0).standard_normal((60, 6))
     K = B @ B.T + 0.01 * np.eye(60)
     if indefinite:
@@ -493,14 +478,7 @@ def _weights(n, seed=0):
 def test_sensing_matches_numpy(convert, optimizer, init, weighted, monkeypatch):
     import skfactor._sensing as module
 
-    built = []
-    original = module.DeviceSensingObjective
-
-    def spy(*args, **kwargs):
-        built.append(original(*args, **kwargs))
-        return built[-1]
-
-    monkeypatch.setattr(module, "DeviceSensingObjective", spy)
+    built = _spy(monkeypatch, module, "DeviceSensingObjective")
     rng = np.random.RandomState(0)
     n1, n2, N = 8, 6, 300
     D = rng.standard_normal((N, n1 * n2))

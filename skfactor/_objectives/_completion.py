@@ -254,22 +254,27 @@ class CompletionObjective(Objective):
             self._fixed_values = (h.astype(self.dtype), g.astype(self.dtype))
         return self._fixed_values
 
+    def _scales(self):
+        """The count scales ``(s_u, s_i)`` in the factors' dtype, where the
+        factors live."""
+        return self._row_scale, self._col_scale
+
+    def _unscaled(self, factors):
+        """``(L̃'/s_u, R̃'/s_i)``: the factors the entries read."""
+        (L, R), (s_u, s_i) = factors, self._scales()
+        return L / s_u[:, None], R / s_i[:, None]
+
     def _scaled(self, point):
-        """``(L̃'/s_u, R̃'/s_i)``: the factors the entries read, cached."""
+        """:meth:`_unscaled` of the point's factors, cached."""
         scaled = point.cache.get("scaled")
         if scaled is None:
-            L, R = point.factors
-            scaled = (L / self._row_scale[:, None], R / self._col_scale[:, None])
-            point.cache["scaled"] = scaled
+            scaled = point.cache["scaled"] = self._unscaled(point.factors)
         return scaled
 
     def model_at(self, factors, rows, cols):
         """The model without μ at entries ``(rows, cols)`` (ids of this
         problem), for held-out scores."""
-        L, R = factors
-        return rowwise_dots(
-            L / self._row_scale[:, None], R / self._col_scale[:, None], rows, cols
-        )
+        return rowwise_dots(*self._unscaled(factors), rows, cols)
 
     def biases_at(self, factors, rows, cols):
         """The row biases ``b[rows]`` and column biases ``c[cols]`` of the
@@ -673,13 +678,8 @@ class DeviceCompletionObjective(CompletionObjective):
                 factors[i][:, j] = values
         return Point(factors)
 
-    def _scaled(self, point):
-        scaled = point.cache.get("scaled")
-        if scaled is None:
-            L, R = point.factors
-            scaled = (L / self._row_scale_d[:, None], R / self._col_scale_d[:, None])
-            point.cache["scaled"] = scaled
-        return scaled
+    def _scales(self):
+        return self._row_scale_d, self._col_scale_d
 
     def _dots(self, Lh, Rh, rows, cols):
         """``⟨Lh[rows[e]], Rh[cols[e]]⟩`` of device index arrays, chunked."""
@@ -731,8 +731,7 @@ class DeviceCompletionObjective(CompletionObjective):
         return f
 
     def _finish(self, G, point, i):
-        scale = self._row_scale_d if i == 0 else self._col_scale_d
-        G = G / scale[:, None]
+        G = G / self._scales()[i][:, None]
         if self.penalty:
             G = G + self.penalty * point.factors[i]
         for j in self.fixed_columns(i):
@@ -775,10 +774,8 @@ class DeviceCompletionObjective(CompletionObjective):
         return cached[1]
 
     def model_at(self, factors, rows, cols):
-        L, R = factors
-        Lh, Rh = L / self._row_scale_d[:, None], R / self._col_scale_d[:, None]
-        dots = self._dots(Lh, Rh, self._device_index(rows), self._device_index(cols))
-        return to_host(dots)
+        rows, cols = self._device_index(rows), self._device_index(cols)
+        return to_host(self._dots(*self._unscaled(factors), rows, cols))
 
     def biases_at(self, factors, rows, cols):
         if not self.biases:

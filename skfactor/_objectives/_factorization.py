@@ -417,6 +417,19 @@ class MaskedFactorizationObjective(FactorizationObjective):
             self.col_missing = np.bincount(self._cols, minlength=n)
             self._indptr = np.zeros(m + 1, dtype=np.intp)
             np.cumsum(self.row_missing, out=self._indptr[1:])
+        self._count_missing()
+        super().__init__(
+            filled, alpha=alpha, exact_threshold=exact_threshold, model=model
+        )
+        if self.offsets:
+            self._offset_baseline(
+                np.asarray(filled.sum(axis=0), dtype=np.float64), exact_threshold
+            )
+
+    def _count_missing(self):
+        """The missing and observed counts, the observed fraction and the
+        design curvature, from ``row_missing`` and ``col_missing``."""
+        m, n = self.A_missing.shape
         self.n_missing = int(self.row_missing.sum())
         self.n_observed = m * n - self.n_missing
         self.observed_fraction = self.n_observed / (m * n) if m * n else 0.0
@@ -425,17 +438,18 @@ class MaskedFactorizationObjective(FactorizationObjective):
         self._design = float(
             max(row_fraction.max(initial=0.0), col_fraction.max(initial=0.0))
         )
-        super().__init__(
-            filled, alpha=alpha, exact_threshold=exact_threshold, model=model
-        )
-        if self.offsets:
-            self._counts = np.maximum(m - self.col_missing, 1).astype(np.float64)
-            self._col_sums = np.asarray(filled.sum(axis=0), dtype=np.float64)
-            mu0 = self._col_sums / self._counts
-            self.reference_loss -= 0.5 * float(np.dot(self._counts, mu0 * mu0))
-            self._exact_below = (
-                exact_threshold or 1e4 * np.finfo(A.dtype).eps
-            ) * self.reference_loss
+
+    def _offset_baseline(self, col_sums, exact_threshold):
+        """The offsets' counts and column sums (float64), and the reference
+        loss less what the offsets alone explain (their column means)."""
+        m = self.A_missing.shape[0]
+        self._counts = np.maximum(m - self.col_missing, 1).astype(np.float64)
+        self._col_sums = col_sums
+        mu0 = self._col_sums / self._counts
+        self.reference_loss -= 0.5 * float(np.dot(self._counts, mu0 * mu0))
+        self._exact_below = (
+            exact_threshold or 1e4 * np.finfo(self.dtype).eps
+        ) * self.reference_loss
 
     @property
     def target(self):
@@ -623,7 +637,6 @@ class DeviceMaskedFactorizationObjective(
             raise ValueError("Column offsets need the two-factor model X Yᵀ.")
         xp = self.xp = space.xp
         self.space = space
-        m, n = A.shape
         missing = xp.isnan(A)
         filled = xp.where(missing, xp.zeros((), dtype=A.dtype, device=A.device), A)
         counts = xp.astype(missing, xp.int64)
@@ -632,27 +645,14 @@ class DeviceMaskedFactorizationObjective(
         self._mask = missing
         self.A_missing = A
         self.offsets = bool(offsets)
-        self.n_missing = int(self.row_missing.sum())
-        self.n_observed = m * n - self.n_missing
-        self.observed_fraction = self.n_observed / (m * n) if m * n else 0.0
-        row_fraction = 1.0 - self.row_missing / max(n, 1)
-        col_fraction = 1.0 - self.col_missing / max(m, 1)
-        self._design = float(
-            max(row_fraction.max(initial=0.0), col_fraction.max(initial=0.0))
-        )
+        self._count_missing()
         FactorizationObjective.__init__(
             self, filled, alpha=alpha, exact_threshold=exact_threshold, model=model
         )
         if self.offsets:
             self._wide = widest_float(xp, A)
-            self._counts = np.maximum(m - self.col_missing, 1).astype(np.float64)
-            self._col_sums = to_host(xp.sum(filled, axis=0, dtype=self._wide))
-            self._col_sums = self._col_sums.astype(np.float64)
-            mu0 = self._col_sums / self._counts
-            self.reference_loss -= 0.5 * float(np.dot(self._counts, mu0 * mu0))
-            self._exact_below = (
-                exact_threshold or 1e4 * np.finfo(self.dtype).eps
-            ) * self.reference_loss
+            col_sums = to_host(xp.sum(filled, axis=0, dtype=self._wide))
+            self._offset_baseline(col_sums.astype(np.float64), exact_threshold)
             self._counts_device = space.from_host(self._counts.astype(self._wide_np()))
             self._col_sums_device = space.from_host(
                 self._col_sums.astype(self._wide_np())
