@@ -344,8 +344,7 @@ class _Momentum(Optimizer):
             pending = state.get("restart")
             if pending is not None and pending.read(name="restart") > 0.0:
                 # the last step's restart test, kept on the device and read
-                # now, after the solver's read of the loss: the device ran on
-                # without waiting for it
+                # in the same transfer as that point's loss (Point.read)
                 t = 1.0
             t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
             return (t - 1.0) / t_next, t_next
