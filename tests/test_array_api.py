@@ -747,3 +747,42 @@ def test_torch_cpu_takes_the_host_path_where_it_is_faster(monkeypatch):
     assert isinstance(filled, torch.Tensor)
     ref = skfactor.LowRankImputer(n_components=3, random_state=0).fit_transform(A)
     np.testing.assert_allclose(filled.numpy(), ref, atol=1e-12)
+
+
+@pytest.mark.parametrize("convert", NAMESPACES)
+@pytest.mark.parametrize("scale", [1e-6, 1e6])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_rescaled_data_on_the_device(convert, scale, dtype, monkeypatch):
+    """The data unit on a device: data far from 1 (float32 beyond its safe
+    range included) fit as their numpy fits do, the model in the data's
+    units."""
+    import skfactor._array_api
+
+    monkeypatch.setattr(skfactor._array_api, "DEVICE_PASSES_ON_CPU", True)
+    A = (_low_rank(60, 40) * scale).astype(dtype)
+    holes = A.copy()
+    holes[np.random.RandomState(8).rand(*A.shape) < 0.05] = np.nan
+    rng = np.random.RandomState(9)
+    D = rng.standard_normal((200, 12)).astype(dtype)
+    y = ((D @ rng.standard_normal(12)) * scale).astype(dtype)
+    cases = [
+        (skfactor.FactorizationNAG(4, random_state=0, max_iter=40), A, None),
+        (skfactor.FactorizationNAG(4, random_state=0, max_iter=40), holes, None),
+        (skfactor.MatrixSensingPrecGD(rank=2, shape=(4, 3), random_state=0), D, y),
+        (skfactor.LinearNetRegressor(random_state=0, max_iter=60), D, y),
+    ]
+    tol = 1e-9 if dtype == np.float64 else 1e-4
+    for est, X, target in cases:
+        ref = clone(est).fit(X, target)
+        method = "transform" if target is None else "predict"
+        expected = getattr(ref, method)(X)
+        with _dispatch():
+            fitted = clone(est).fit(
+                convert(X), None if target is None else convert(target)
+            )
+            out = to_host(getattr(fitted, method)(convert(X)))
+        assert out.dtype == dtype
+        assert fitted.n_iter_ == ref.n_iter_ or dtype == np.float32
+        np.testing.assert_allclose(
+            out, expected, rtol=tol, atol=tol * np.abs(expected).max()
+        )
