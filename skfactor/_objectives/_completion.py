@@ -348,18 +348,29 @@ class CompletionObjective(Objective):
     def _penalty_value(self, point):
         if not self.penalty:
             return 0.0
-        total = sum(float(np.trace(point.gram(i))) for i in range(2))
+        total = sum(self._trace(point.gram(i)) for i in range(2))
         if self.biases:
             h, g = self._fixed()
-            total -= float(np.dot(h, h)) + float(np.dot(g, g))
+            total = total - (float(np.dot(h, h)) + float(np.dot(g, g)))
         return 0.5 * self.penalty * total
+
+    def _trace(self, G):
+        """The trace of a Gram, as a float (a device objective: a scalar of
+        the device, read with the loss)."""
+        return float(np.trace(G))
+
+    def _read(self, point, value):
+        """The point's loss ``value`` as a float (a device objective reads it
+        here, with the point's deferred scalars)."""
+        return value
 
     def value(self, point):
         f = point.cache.get("value")
         if f is None:
             if "data_loss" not in point.cache:
                 self._residual(point)
-            f = point.cache["data_loss"] + self._penalty_value(point)
+            data_loss = point.cache["data_loss"]
+            f = self._read(point, data_loss + self._penalty_value(point))
             point.cache["value"] = f
         return f
 
@@ -710,25 +721,11 @@ class DeviceCompletionObjective(CompletionObjective):
             point.cache["data_loss"] = 0.5 * energy / self.total_weight
         return q
 
-    def _penalty_value(self, point):
-        if not self.penalty:
-            return 0.0
-        xp = self.xp
-        total = sum(xp.linalg.trace(point.gram(i)) for i in range(2))
-        if self.biases:
-            h, g = self._fixed()
-            total = total - (float(np.dot(h, h)) + float(np.dot(g, g)))
-        return 0.5 * self.penalty * total
+    def _trace(self, G):
+        return self.xp.linalg.trace(G)
 
-    def value(self, point):
-        f = point.cache.get("value")
-        if f is None:
-            if "data_loss" not in point.cache:
-                self._residual(point)
-            # the one synchronisation of the point's loss
-            f = point.read(point.cache["data_loss"] + self._penalty_value(point))
-            point.cache["value"] = f
-        return f
+    def _read(self, point, value):
+        return point.read(value)  # the one synchronisation of the point's loss
 
     def _finish(self, G, point, i):
         G = G / self._scales()[i][:, None]

@@ -192,7 +192,7 @@ class SensingObjective(Objective):
         if T is None:
             beta = self._beta if self._beta > 0 else 1.0
             T = self.adjoint(self._y_centred / (self.n_samples * beta))
-            self._target = self.model.symmetrize(T)
+            self._target = self._operator(self.model.symmetrize(T))
         return self._target
 
     def design_curvature(self):
@@ -228,8 +228,9 @@ class SensingObjective(Objective):
         return self._operator_norm2() * top
 
     def _operator(self, M):
-        """``M`` (the design, ``E``) as the norm estimates read it: itself
-        here; products with host operands for a device objective."""
+        """``M`` (the design, ``E``, the target) as the norm estimates and
+        the starts read it: itself here; products with host operands for a
+        device objective."""
         return M
 
     def model_gradient_norm(self, point):
@@ -325,15 +326,6 @@ class DeviceSensingObjective(SensingObjective):
         if self._root_w is None:
             return float(xp.mean(residual))
         return float(xp.sum(self._root_w * residual)) / self.n_samples
-
-    @property
-    def target(self):
-        T = getattr(self, "_target", None)
-        if T is None:
-            beta = self._beta if self._beta > 0 else 1.0
-            T = self.adjoint(self._y_centred / (self.n_samples * beta))
-            self._target = _DeviceData(T, self.space)
-        return self._target
 
     def _operator(self, M):
         return _DeviceData(M, self.space)
