@@ -359,6 +359,10 @@ def method_in_space(native=None):
     def decorator(method):
         @functools.wraps(method)
         def wrapper(self, X, *args, **kwargs):
+            if _library(X) == "dask":  # lazily, a chunk of rows at a time
+                from ._dask import map_rows
+
+                return map_rows(self, method, X, args, kwargs)
             fitted = check_same_space(self, method.__name__, X)
             if fitted is None:
                 return method(self, X, *args, **kwargs)

@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import (
 
 from ._array_api import method_in_space
 from ._callbacks import CallbackSupportMixin, FitMonitor
+from ._dask import gathered_state
 from ._doc_link import DocLinkMixin
 from ._initializers import check_custom_init, check_start
 from ._linalg import max_abs
@@ -153,6 +154,11 @@ class FirstOrderEstimatorMixin(DocLinkMixin, CallbackSupportMixin):
     keeps the previous step (``learning_rate_``) when the optimizer and the
     data's scale are the same, and runs the automatic rule again otherwise.
     """
+
+    def __getstate__(self):
+        # attributes of a fit on dask arrays (the row factor, the embedding)
+        # are gathered: a pickle does not depend on the cluster that made it
+        return gathered_state(super().__getstate__())
 
     _shared_parameter_constraints: dict = {
         "optimizer": [StrOptions(set(OPTIMIZERS))],

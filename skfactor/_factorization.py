@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._array_api import Space, fits_in_space, host_twin, method_in_space, to_host
 from ._base import FirstOrderEstimatorMixin, restores_on_failure
+from ._dask import check_dask_array, compute, is_dask, persist, summarize
 from ._initializers import starts_for
 from ._linalg import (
     column_variance_sum,
@@ -28,6 +29,7 @@ from ._linalg import (
     thin_qr,
 )
 from ._objectives import FactorizationObjective, MaskedFactorizationObjective
+from ._objectives._dask import DaskFactorizationObjective
 from ._objectives._factorization import (
     DeviceFactorizationObjective,
     DeviceMaskedFactorizationObjective,
@@ -42,6 +44,10 @@ _MASKED_BLOCK_ELEMENTS = 1 << 20
 
 def _has_nan(A):
     """Whether a dense or sparse array holds a NaN (one reduction, no copy)."""
+    if is_dask(A):  # one pass on the scheduler
+        import dask.array as da
+
+        return bool(compute(da.isnan(A).any())[0])
     if Space.of(A) is not None:  # a device array: one reduction there
         import array_api_compat
 
@@ -772,6 +778,8 @@ class FactorizationNAG(
 
     def _validate(self, A, reset):
         # NaN marks a missing entry; infinities are still errors
+        if is_dask(A):  # checked lazily: entries where the fit reads them
+            return check_dask_array(self, A, reset=reset)
         space = Space.of(A, type(self).__name__)
         xp = np if space is None else space.xp
         return validate_data(
@@ -878,6 +886,8 @@ class FactorizationNAG(
         on the solver's iterates (see ``_base._fit_factors``): what
         :func:`skfactor.eigsh` stops on."""
         A = self._validate(X, reset=True)
+        if is_dask(A):
+            return self._fit_dask(A, stop_test)
         space = Space.of(A)
         if space is not None and _has_nan(A):
             # a symmetric matrix's missing entries take their mirrors'
@@ -951,6 +961,48 @@ class FactorizationNAG(
             stop_test=stop_test,
         )
 
+    def _fit_dask(self, A, stop_test=None):
+        """``_fit`` of a dask array: the data stay on the scheduler, the row
+        factor in chunks beside theirs (see :mod:`skfactor._dask`)."""
+        name = type(self).__name__
+        if self.symmetric:
+            raise ValueError(
+                f"{name}(symmetric=True) does not fit dask arrays yet: pass a "
+                "numpy array or a sparse matrix, or fit the pair model "
+                "(symmetric=False)."
+            )
+        summary = summarize(A)
+        if summary["missing"]:
+            raise ValueError(
+                f"{name}: X is a dask array with {summary['missing']} NaN "
+                "(missing) entries, which distributed fits do not take yet. "
+                "Impute them, or fit a numpy array."
+            )
+        unit, A_fit, _ = DataUnit.from_data(A, top=summary["top"])
+        scaled = dict(summary, sq_norm=summary["sq_norm"] / unit.response**2)
+        objective = DaskFactorizationObjective(A_fit, scaled, alpha=self.alpha)
+        d = self.n_components
+        m, n = A.shape
+        warm = self._warm_factors(A)
+        ridge = unit.damping_to_user(objective.penalty)
+        total = column_variance_sum(A)
+
+        def attributes(factors, fitted):
+            error = _solver_error(objective, fitted, unit)
+            return self._set_fitted(
+                factors, fitted, A, ridge, unit.response, False, error, False, total
+            )
+
+        return self._fit_factors(
+            objective,
+            [(m, d), (n, d)],
+            unit,
+            attributes,
+            {"X": A},
+            warm=warm,
+            stop_test=stop_test,
+        )
+
     def _set_fitted(
         self,
         factors,
@@ -974,10 +1026,14 @@ class FactorizationNAG(
             sq = residual_sq_norm(A, X_fit, Y_fit, scale=scale, ignore_nan=missing)
             error = float(np.sqrt(sq))
         U, s, Vt, K = product_svd(X_fit, Y_fit)
-        embedding = U * s
+        embedding = U * s.astype(U.dtype)
         # TruncatedSVD's definitions, on the fitted rows: the variance of each
         # component's coefficients over that of the data (observed entries)
-        explained = np.var(embedding, axis=0, dtype=np.float64)
+        if is_dask(embedding):  # kept on the workers, chunked like the rows
+            embedding, X_fit = persist(embedding, X_fit)
+            (explained,) = compute(embedding.astype(np.float64).var(axis=0))
+        else:
+            explained = np.var(embedding, axis=0, dtype=np.float64)
         if total is None:
             total = column_variance_sum(A)
         ratio = explained / total if total > 0 else np.zeros_like(explained)

@@ -53,7 +53,7 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from ._array_api import to_host
-from ._linalg import RANGE_OVERSAMPLES, ritz_basis, top_singular_value
+from ._linalg import RANGE_OVERSAMPLES, exact_svd, ritz_basis, top_singular_value
 from ._threads import single_threaded
 
 #: Ward & Kolda's constant D (the scale of Y₀) with ``init_scale="auto"`` or
@@ -437,13 +437,13 @@ def spectral(
     k = min(width, m, n)
     symmetric = objective.layout == "symmetric"
     if min(m, n) <= 2 * k + 10 or m * n <= 250_000:
-        dense = T.toarray() if sp.issparse(T) else np.asarray(T)
         if symmetric:
+            dense = T.toarray() if sp.issparse(T) else np.asarray(T)
             w, V = scipy.linalg.eigh(dense)
             order = np.argsort(w)[::-1][:k]
             U, s, Vt = V[:, order], np.maximum(w[order], 0.0), V[:, order].T
         else:
-            U, s, Vt = scipy.linalg.svd(dense, full_matrices=False)
+            U, s, Vt = exact_svd(T)
             U, s, Vt = U[:, :k], s[:k], Vt[:k]
     elif symmetric:
         # a randomized eigendecomposition: the range of the sketch, then

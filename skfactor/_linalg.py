@@ -10,6 +10,8 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
+from . import _dask
+from ._dask import is_dask
 from ._threads import single_threaded, small
 
 
@@ -111,6 +113,8 @@ def inner(a, b):
 def max_abs(A):
     """The largest absolute entry, NaN ignored (0 for empty or all-NaN data),
     without a data-sized temporary."""
+    if is_dask(A):
+        return _dask.max_abs(A)
     if _foreign(A):
         xp = _namespace(A)
         if not math.prod(A.shape):
@@ -234,6 +238,8 @@ def residual_sq_norm(A, X, Y, scale=1.0, ignore_nan=False):
         total = _sparse_residual_sq_norm(A, X, Y, scale, ignore_nan)
         if total is not None:
             return total
+    if is_dask(A):
+        return _dask.residual_sq_norm(A, X, Y, scale, ignore_nan)
     if _foreign(A):
         return _device_residual_sq_norm(A, X, Y, scale, ignore_nan)
     m, n = A.shape
@@ -285,21 +291,24 @@ def top_singular_value(X):
 
 
 @small
-def condition_number(X, scale=1.0, shift=0.0):
+def condition_number(X, scale=1.0, shift=0.0, rows=None):
     """``κ = (c·s₁² + μ)/(c·s_r̂² + μ)``, the condition number of ``c·XᵀX + μI``
     on the numerical range of ``X`` (``c = scale``, ``μ = shift``).
 
     ``s₁ ≥ … ≥ s_r̂`` are the singular values of ``X`` above
     ``max(X.shape)·eps·s₁`` (numpy's ``matrix_rank`` tolerance): the
     conditioning of the least-squares problem with design ``X`` in the
-    directions it can move. 1 for a zero matrix.
+    directions it can move. 1 for a zero matrix. ``rows``: the number of
+    rows of the matrix ``X`` stands for (its triangular factor ``R`` of a
+    QR, which has its singular values), for the tolerance.
     """
     if X.size == 0:
         return 1.0
     s = scipy.linalg.svdvals(np.asarray(X, dtype=np.float64))
     if not s[0] > 0:
         return 1.0
-    kept = s[s > max(X.shape) * np.finfo(X.dtype).eps * s[0]]
+    size = max(X.shape) if rows is None else max(rows, X.shape[1])
+    kept = s[s > size * np.finfo(X.dtype).eps * s[0]]
     return float((scale * kept[0] ** 2 + shift) / (scale * kept[-1] ** 2 + shift))
 
 
@@ -315,9 +324,21 @@ def spectral_norm(T, random_state):
     if min(m, n) == 0:
         return 0.0
     if min(m, n) <= 64 and m * n <= 4_000_000:
-        dense = T.toarray() if sp.issparse(T) else np.asarray(T)
-        return float(scipy.linalg.svdvals(dense)[0])
+        return float(exact_svd(T, compute_uv=False)[0])
     return float(ritz_basis(T, 1, 6, random_state)[1][0])
+
+
+def exact_svd(T, compute_uv=True):
+    """The thin SVD ``(U, s, Vt)`` (or ``s``) of a small matrix or target:
+    LAPACK on its dense form, or the target's own ``exact_svd`` where it
+    declares one (distributed data, which are never gathered)."""
+    own = getattr(T, "exact_svd", None)
+    if own is not None:
+        return own(compute_uv=compute_uv)
+    dense = T.toarray() if sp.issparse(T) else np.asarray(T)
+    if not compute_uv:
+        return scipy.linalg.svdvals(dense)
+    return scipy.linalg.svd(dense, full_matrices=False)
 
 
 @small
@@ -338,6 +359,8 @@ def right_solve(G, H, damping):
     """
     if _foreign(H):
         return _device_right_solve(G, H, damping)
+    if _foreign(G):  # a distributed G (dask) and a d×d H on the host
+        return G @ right_solve(np.eye(H.shape[0], dtype=G.dtype), H, damping)
     d = H.shape[0]
     M = H + damping * np.eye(d, dtype=H.dtype) if damping > 0 else H
     if not np.all(np.isfinite(M)):
@@ -494,8 +517,12 @@ def ritz_basis(
     return basis, out, vectors.astype(T.dtype, copy=False)
 
 
-def operator_norm(matmat, rmatmat, n, dtype, n_iter=8, block=3):
+def operator_norm(matmat, rmatmat, n, dtype, n_iter=8, block=3, passes=None):
     """Estimate ``‖E‖₂`` of an operator given by ``E @ V`` and ``Eᵀ @ U``.
+
+    ``passes(V) -> (squares, W)``, when given, replaces the two products:
+    the squared column norms of ``E V`` and ``W = Eᵀ(E V)`` computed
+    together (one pass over distributed data, ``E V`` never gathered).
 
     A block power method on ``EᵀE`` from a fixed seeded block of ``block``
     vectors in ℝⁿ, ``n_iter`` iterations, re-orthonormalised each time.
@@ -509,9 +536,13 @@ def operator_norm(matmat, rmatmat, n, dtype, n_iter=8, block=3):
     V, _ = np.linalg.qr(V)
     top = 0.0
     for _ in range(n_iter):
-        U = np.asarray(matmat(V))
-        W = np.asarray(rmatmat(U))
-        norms = np.sqrt(np.maximum(np.sum(U * U, axis=0), 0.0))
+        if passes is None:
+            U = np.asarray(matmat(V))
+            W = np.asarray(rmatmat(U))
+            squares = np.sum(U * U, axis=0)
+        else:
+            squares, W = passes(V)
+        norms = np.sqrt(np.maximum(squares, 0.0))
         top = float(norms.max(initial=0.0))
         if not np.all(np.isfinite(W)) or not np.any(W):
             break
@@ -557,15 +588,22 @@ def product_svd(X, Y):
     from sklearn.utils.extmath import svd_flip
 
     (m, d), n = X.shape, Y.shape[0]
-    Qx, Rx = thin_qr(X)
+    Qx, Rx = _dask.thin_qr(X) if is_dask(X) else thin_qr(X)
     Qy, Ry = thin_qr(Y)
     with single_threaded():
         Uc, s, Vct = np.linalg.svd(Rx @ Ry.T, full_matrices=False)
-    U, Vt = svd_flip(Qx @ Uc, Vct @ Qy.T, u_based_decision=False)
+    # the signs follow Vt alone, so they can be fixed on the small core
+    Uc, Vt = svd_flip(Uc, Vct @ Qy.T, u_based_decision=False)
+    U = Qx @ Uc  # a lazy dask array for a distributed X
     K = Y.T @ Vt.T
     k = len(s)
     if k < d:  # more columns than the matrix has dimensions
-        U = np.hstack([U, np.zeros((m, d - k), dtype=U.dtype)])
+        if is_dask(U):
+            import dask.array as da
+
+            U = da.concatenate([U, da.zeros((m, d - k), dtype=U.dtype)], axis=1)
+        else:
+            U = np.hstack([U, np.zeros((m, d - k), dtype=U.dtype)])
         Vt = np.vstack([Vt, np.zeros((d - k, n), dtype=Vt.dtype)])
         s = np.concatenate([s, np.zeros(d - k, dtype=s.dtype)])
         K = np.hstack([K, np.zeros((d, d - k), dtype=K.dtype)])
@@ -637,6 +675,8 @@ def column_variance_sum(A):
     it, accumulated in float64 a block of rows at a time (no data-sized
     temporary)."""
     m, n = A.shape
+    if is_dask(A):
+        return _dask.column_variance_sum(A)
     if _foreign(A):
         return _device_column_variance_sum(A)
     if sp.issparse(A):

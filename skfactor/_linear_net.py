@@ -12,7 +12,7 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._array_api import Space, fits_in_space, method_in_space, to_host
 from ._base import (
@@ -20,6 +20,13 @@ from ._base import (
     Float64ScoreMixin,
     check_sample_weight,
     restores_on_failure,
+)
+from ._dask import (
+    check_dask_array,
+    compute,
+    is_dask,
+    regression_moments,
+    summarize,
 )
 from ._initializers import check_custom_init, starts_for
 from ._linalg import numpy_dtype, widest_float
@@ -137,11 +144,19 @@ def _statistics(X, Y, fit_intercept, weights=None):
         XtX = X.T @ WX
         XtX = XtX.toarray() if sp.issparse(XtX) else np.asarray(XtX)
         XtWY = np.asarray(X.T @ WY)
-    S = XtX / n - np.outer(x_mean, x_mean)
-    C = XtWY.T / n - np.outer(y_mean, x_mean)
     Yc = Y - y_mean
     squares = np.einsum("ij,ij->i", Yc, Yc, dtype=np.float64)
     yy = float(squares.sum() if weights is None else squares @ weights) / n
+    y_squares = np.einsum("ij,ij->j", Y, WY, dtype=np.float64)
+    return _centred(n, XtX, XtWY, x_mean, y_mean, yy, y_squares, fit_intercept, dtype)
+
+
+def _centred(n, XtX, XtWY, x_mean, y_mean, yy, y_squares, fit_intercept, dtype):
+    """``(S, C, yy, x_mean, y_mean)`` of :func:`_statistics` from the raw
+    moments ``XᵀWX``, ``XᵀWY``, the means, the centred ``yy`` and the raw
+    weighted squares of ``Y``'s columns (whatever pass computed them)."""
+    S = XtX / n - np.outer(x_mean, x_mean)
+    C = XtWY.T / n - np.outer(y_mean, x_mean)
     if fit_intercept:
         # centring by subtraction cancels: what is left of a (nearly) constant
         # feature at the level of the raw moments' rounding is noise, and a
@@ -149,7 +164,7 @@ def _statistics(X, Y, fit_intercept, weights=None):
         # gave coefficients of ±1e4 whose predictions depended on the batch)
         eps = 8 * float(np.finfo(dtype).eps)
         x_raw = np.sqrt(np.abs(np.diag(XtX)) / n)
-        y_raw = np.sqrt(np.einsum("ij,ij->j", Y, WY, dtype=np.float64) / n)
+        y_raw = np.sqrt(y_squares / n)
         S[np.abs(S) <= eps * np.outer(x_raw, x_raw)] = 0.0
         C[np.abs(C) <= eps * np.outer(y_raw, x_raw)] = 0.0
     return S.astype(dtype), C.astype(dtype), yy, x_mean.astype(dtype), y_mean
@@ -347,6 +362,8 @@ class LinearNetRegressor(
         self : object
         """
         widths = self._widths()
+        if is_dask(X):
+            return self._fit_dask(X, y, sample_weight, widths)
         # a device X (array API dispatch) stays there for its one pass: the
         # sufficient statistics; y, the weights and the iterations are small
         space = Space.of(X, type(self).__name__)
@@ -411,6 +428,105 @@ class LinearNetRegressor(
 
         metadata = None if sample_weight is None else {"sample_weight": sample_weight}
         data = {"X": X_user, "y": y_user, "metadata": metadata}
+        return self._fit_factors(
+            objective, storage_shapes, unit, attributes, data, warm=warm, init=init
+        )
+
+    def _fit_dask(self, X, y, sample_weight, widths):
+        """``fit`` of a dask ``X`` (and ``y``, ``sample_weight``: dask or
+        numpy): the sufficient statistics in one pass on the scheduler
+        (:func:`skfactor._dask.regression_moments`), the iterations on the
+        client. Zero weights are kept in the sums, where they add nothing."""
+        name = type(self).__name__
+        X = check_dask_array(self, X, reset=True)
+        dtype = numpy_dtype(X.dtype)
+        m, n_features = X.shape
+        if is_dask(y):
+            Y = check_dask_array(
+                None, y, reset=False, ensure_2d=False, dtypes=(dtype,), name="y"
+            )
+        else:
+            Y = check_array(y, ensure_2d=False, dtype=dtype, ensure_all_finite=False)
+        if Y.ndim not in (1, 2) or Y.shape[0] != m:
+            raise ValueError(
+                f"{name}: y has shape {Y.shape}, X has {m} samples: pass y of "
+                "shape (n_samples,) or (n_samples, n_outputs)."
+            )
+        single_output = Y.ndim == 1
+        Y = Y[:, None] if single_output else Y
+        if sample_weight is not None:
+            if is_dask(sample_weight):
+                (sample_weight,) = compute(sample_weight)  # n floats
+            weights, kept = check_sample_weight(np.asarray(sample_weight), Y)
+            if kept is not None:  # zero weights stay, adding nothing
+                full = np.zeros(m)
+                full[kept] = weights
+                weights = full
+        else:
+            weights = None
+        x_summary = summarize(X, "X", allow_nan=False)
+        y_summary = summarize(Y, "y", allow_nan=False)
+        n_outputs = Y.shape[1]
+        sizes = [n_features, *widths, n_outputs]
+        layer_shapes = [(sizes[k + 1], sizes[k]) for k in range(len(sizes) - 1)]
+        depth = len(layer_shapes)
+        if n_features > self._max_statistics_features:
+            raise ValueError(
+                f"{name}: a dask X with {n_features} features (more than "
+                f"{self._max_statistics_features}) would need its {n_features}² "
+                "second moments on the client; reduce the features first (e.g. "
+                "with FactorizationNAG), or fit a numpy array."
+            )
+        unit, Y_fit, X_fit = DataUnit.from_data(
+            Y,
+            design=X,
+            degree=depth,
+            top=y_summary["top"],
+            design_top=x_summary["top"],
+        )
+        moments = regression_moments(X_fit, Y_fit, weights)
+        total = moments["n"]
+        x_mean = moments["sx"] / total
+        y_mean = moments["y_mean"]
+        if not self.fit_intercept:
+            x_mean, y_mean = np.zeros_like(x_mean), np.zeros_like(y_mean)
+            yy = float(moments["syy"].sum()) / total
+        else:
+            yy = float(moments["y_m2"].sum()) / total
+        S, C, yy, _, _ = _centred(
+            total,
+            moments["sxx"],
+            moments["sxy"],
+            x_mean,
+            y_mean,
+            yy,
+            moments["syy"],
+            self.fit_intercept,
+            dtype,
+        )
+        _check_finite(S, C, yy)
+        objective = LinearNetObjective(S, C, yy, depth)
+        storage_shapes = [layer_shapes[k] for k in range(depth - 1, 0, -1)]
+        storage_shapes.append(layer_shapes[0][::-1])
+        init = self.init
+        if not isinstance(init, str):
+            init = check_custom_init(init, layer_shapes, dtype)
+            init = [*init[:0:-1], init[0].T]
+        warm = None
+        if self.warm_start and getattr(self, "_factors", None) is not None:
+            if [F.shape for F in self._factors] == storage_shapes:
+                warm = [F.astype(dtype) for F in self._factors]
+        # the means in the user's units (the unit divides by powers of 4)
+        means = (
+            (x_mean * (unit.response / unit.model)).astype(dtype),
+            (y_mean * unit.response).astype(dtype),
+        )
+
+        def attributes(factors, fitted):
+            return self._set_fitted(factors, fitted, *means, single_output, False)
+
+        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        data = {"X": X, "y": y, "metadata": metadata}
         return self._fit_factors(
             objective, storage_shapes, unit, attributes, data, warm=warm, init=init
         )

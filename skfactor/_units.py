@@ -74,7 +74,9 @@ class DataUnit:
         self.degree = int(degree)
 
     @classmethod
-    def from_data(cls, response, design=None, degree=2, squared=True):
+    def from_data(
+        cls, response, design=None, degree=2, squared=True, top=None, design_top=None
+    ):
         """The unit that brings ``response`` (and ``design``) to a safe range.
 
         Returns the unit and the divided arrays ``(response / r, design / g)``
@@ -84,15 +86,19 @@ class DataUnit:
         ``max|response|/max|design|``) stays in range: its Gram matrices and
         their squares must be representable too. ``squared=False`` is for
         work that forms no loss (a transform): data beyond ``1e±150`` is then
-        divided instead of refused.
+        divided instead of refused. ``top``: ``response``'s largest absolute
+        entry, when already known (a pass over distributed data saved), and
+        ``design_top`` the design's.
         """
         size = math.prod(response.shape)  # a torch tensor's size is a method
-        top_y = max_abs(response) if size else 0.0
+        if top is None:
+            top = max_abs(response) if size else 0.0
+        top_y = top
         r = 4.0 ** scale_exponent(response, squared, top_y) if size else 1.0
         g = 1.0
         if design is not None:
-            k = scale_exponent(design, squared=False)
-            top_x = max_abs(design)
+            top_x = max_abs(design) if design_top is None else design_top
+            k = scale_exponent(design, squared=False, top=top_x)
             limit = safe_max_abs(design.dtype) ** (3 / 10)  # 4**60, 4**4.5
             if top_y > 0 and top_x > 0:
                 # log₄ of the fitted model's scale with the design / 4**k

@@ -209,6 +209,12 @@ class Objective:
         decompositions of the saddle probe and of the step policy)."""
         return F
 
+    def small_factors(self, point):
+        """The point's factors as numpy arrays with their singular values
+        (and right singular vectors): the factors on the host by default; a
+        distributed tall factor as the triangular factor of its QR."""
+        return [self.host(F) for F in point.factors]
+
     # -- points ----------------------------------------------------------------
     def point(self, factors):
         return Point(factors)
@@ -264,9 +270,9 @@ class Objective:
         ``β·F₀ᵀF₀ + λI`` on the range of ``F₀`` (λ the penalty). With the
         unbalanced start ``X₀ = c·TΦ`` it is about ``κ(T)²``.
         """
-        return condition_number(
-            self.host(point.factors[0]), self.design_curvature(), self.penalty
-        )
+        first = self.small_factors(point)[0]
+        rows = point.factors[0].shape[0]
+        return condition_number(first, self.design_curvature(), self.penalty, rows)
 
     def target_norm(self):
         """``σ₁(target)``, estimated once per objective (see ``spectral_norm``)."""
@@ -339,6 +345,6 @@ class Objective:
         beta = self.design_curvature()
         if not beta > 0:  # an all-zero design: nothing to probe
             return None
-        values = self.model.singular_values([self.host(F) for F in point.factors])
+        values = self.model.singular_values(self.small_factors(point))
         weakest = float(values[-1]) if len(values) else 0.0
         return strength / beta, weakest, self.penalty / beta, beta
