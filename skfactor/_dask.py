@@ -47,6 +47,17 @@ def as_dask_array(X, name="X"):
     return X
 
 
+def _names_only(X):
+    """A dask DataFrame's columns as an empty pandas frame (what
+    scikit-learn's feature-name checks read); anything else as it is."""
+    columns = getattr(X, "columns", None)
+    if columns is None or not hasattr(X, "to_dask_array"):
+        return X
+    import pandas as pd
+
+    return pd.DataFrame(columns=list(columns))
+
+
 def check_dask_array(
     estimator,
     X,
@@ -68,7 +79,7 @@ def check_dask_array(
     from sklearn.utils.validation import _check_feature_names, _check_n_features
 
     if estimator is not None:
-        _check_feature_names(estimator, X, reset=reset)
+        _check_feature_names(estimator, _names_only(X), reset=reset)
     X = as_dask_array(X, name)
     if ensure_2d and X.ndim != 2:
         raise ValueError(
@@ -475,7 +486,7 @@ def map_rows(estimator, method, X, args=(), kwargs=None):
     kwargs = kwargs or {}
     name = f"{type(estimator).__name__}.{method.__name__}()"
     if hasattr(X, "columns") and hasattr(estimator, "feature_names_in_"):
-        _check_feature_names(estimator, X, reset=False)
+        _check_feature_names(estimator, _names_only(X), reset=False)
     X = as_dask_array(X, "X")
     twin = without_dask(estimator)
     twin.__dict__.pop("feature_names_in_", None)  # checked above, once

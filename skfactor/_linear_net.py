@@ -26,6 +26,7 @@ from ._dask import (
     compute,
     is_dask,
     regression_moments,
+    rows_like,
     summarize,
 )
 from ._initializers import check_custom_init, starts_for
@@ -453,7 +454,7 @@ class LinearNetRegressor(
                 "shape (n_samples,) or (n_samples, n_outputs)."
             )
         single_output = Y.ndim == 1
-        Y = Y[:, None] if single_output else Y
+        Y = rows_like(X, Y[:, None] if single_output else Y)
         if sample_weight is not None:
             if is_dask(sample_weight):
                 (sample_weight,) = compute(sample_weight)  # n floats
