@@ -32,6 +32,7 @@ MODULES = (
     "callbacks",
     "completion",
     "gpu",
+    "distributed",
     "papers",
 )
 

@@ -311,6 +311,14 @@ def fits_in_space(native=None):
     def decorator(fit):
         @functools.wraps(fit)
         def wrapper(self, X, *args, **kwargs):
+            if _library(X) == "dask" and not getattr(self, "_fits_dask", False):
+                name = type(self).__name__
+                raise TypeError(
+                    f"{name} does not fit dask inputs yet (it would gather them "
+                    "whole to this process). Compute X to a numpy array first "
+                    "(X.compute()) if it fits in memory; FactorizationNAG and "
+                    "LinearNetRegressor fit dask arrays where their chunks are."
+                )
             space = Space.of(X, f"{type(self).__name__}.fit()")
             host = self.__dict__.pop("_array_host", None)
             if host:

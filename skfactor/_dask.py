@@ -220,6 +220,14 @@ def _guarded(run, *collections):
         )
         if not lost:
             raise
+        if kind == "KilledWorker":
+            raise DaskWorkerLost(
+                "Tasks of the fit killed every dask worker that ran them "
+                f"({error}). Most often a chunk and its products exceed the "
+                "workers' memory limit: use smaller chunks (X.rechunk) or give "
+                "the workers more memory. The estimator was left as it was "
+                "before the call."
+            ) from error
         raise DaskWorkerLost(
             "A dask worker holding part of the fit's persisted state was lost "
             f"({kind}: {error}). The fit cannot continue from the lost "
@@ -238,8 +246,44 @@ def _chunk_entries(a):
     return a, None
 
 
-def _chunk_summary(a):
-    """``[[max|a|, any inf, Σa², missing…]]`` of one chunk (NaN ignored; the
+#: Elements of a dense chunk a kernel reads at once (8 MiB in float64): a
+#: worker's memory holds its chunk and a few such pieces, never a float64
+#: copy of the chunk.
+PIECE_ELEMENTS = 1 << 20
+
+
+def _rows_in_pieces(a):
+    """Row ranges of ``a`` in pieces of at most ``PIECE_ELEMENTS`` entries (a
+    sparse chunk: one piece, its stored entries)."""
+    m = a.shape[0]
+    if hasattr(a, "tocoo") or m == 0:
+        return [(0, m)]
+    step = max(1, PIECE_ELEMENTS // max(a.shape[1], 1))
+    return [(start, min(start + step, m)) for start in range(0, m, step)]
+
+
+def _by_pieces(kernel, merge):
+    """A chunk kernel run piece by piece (:func:`_rows_in_pieces` of its first
+    argument, the others sliced alike where they have rows) and merged."""
+
+    def chunk_kernel(a, *others):
+        pieces = _rows_in_pieces(a)
+        if len(pieces) == 1:
+            return kernel(a, *others)
+        parts = []
+        for start, stop in pieces:
+            sliced = [
+                o if o is None or np.ndim(o) == 0 else o[start:stop] for o in others
+            ]
+            parts.append(kernel(a[start:stop], *sliced))
+        return parts[0] if len(parts) == 1 else merge(*parts)
+
+    chunk_kernel.__name__ = kernel.__name__.replace("_piece", "_chunk")
+    return chunk_kernel
+
+
+def _piece_summary(a):
+    """``[[max|a|, any inf, Σa², missing…]]`` of one piece (NaN ignored; the
     NaN count of each of its columns after the first three)."""
     values, cols = _chunk_entries(a)
     nan = np.isnan(values)
@@ -260,6 +304,9 @@ def _merge(*summaries):
     out = stacked.sum(axis=0, keepdims=True)
     out[0, 0, :2] = stacked[:, 0, :2].max(axis=0)
     return out
+
+
+_chunk_summary = _by_pieces(_piece_summary, _merge)
 
 
 def tree_reduce(parts, combine, fan_in=8):
@@ -357,9 +404,9 @@ def residual_sq_norm(A, X, Y, scale=1.0, ignore_nan=False):
     return float(total)
 
 
-def _chunk_moments(a):
-    """``[count, mean, M2]`` of each column of a chunk (observed entries;
-    ``M2`` the sum of squares about the chunk's mean)."""
+def _piece_moments(a):
+    """``[count, mean, M2]`` of each column of a piece (observed entries;
+    ``M2`` the sum of squares about the piece's mean)."""
     values, cols = _chunk_entries(a)
     values = np.asarray(values, dtype=np.float64)
     nan = np.isnan(values)
@@ -397,6 +444,9 @@ def _merge_moments(*parts):
         m2 = m2 + m2b + delta**2 * n * weight
         n = total
     return np.stack([n, mean, m2])
+
+
+_chunk_moments = _by_pieces(_piece_moments, _merge_moments)
 
 
 def column_variance_sum(A):
@@ -497,7 +547,10 @@ def map_rows(estimator, method, X, args=(), kwargs=None):
     probe = np.zeros((1, *X.shape[1:]), dtype=X.dtype)
     sample = np.asarray(method(twin, probe, *args, **kwargs))
     if sample.ndim == 0 or sample.shape[0] != 1:
-        raise TypeError(f"{name} of a dask array is not computed row by row.")
+        raise TypeError(
+            f"{name} of a dask array is not computed chunk by chunk; compute "
+            "X (and y) to numpy first, or score a sample of the rows."
+        )
 
     def block(chunk):
         return np.asarray(method(twin, chunk, *args, **kwargs))
@@ -515,8 +568,8 @@ def map_rows(estimator, method, X, args=(), kwargs=None):
     return X.map_blocks(block, dtype=sample.dtype, chunks=(X.chunks[0], (width,)))
 
 
-def _regression_moments(x, y, w):
-    """Raw weighted moments of a chunk of rows, in float64: ``Σw``, ``Σwx``,
+def _piece_regression_moments(x, y, w):
+    """Raw weighted moments of a piece of rows, in float64: ``Σw``, ``Σwx``,
     ``Σx(wx)ᵀ``, ``Σx(wy)ᵀ``, ``Σwy``, ``Σwy²`` (per column), and the
     weighted mean and sum of squares about it of each column of ``y``."""
     if hasattr(x, "toarray"):
@@ -557,6 +610,9 @@ def _merge_regression_moments(*parts):
             out[key] = out[key] + other[key]
         out["n"] = total
     return out
+
+
+_regression_moments = _by_pieces(_piece_regression_moments, _merge_regression_moments)
 
 
 def regression_moments(X, Y, weights=None):

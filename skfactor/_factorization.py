@@ -29,7 +29,10 @@ from ._linalg import (
     thin_qr,
 )
 from ._objectives import FactorizationObjective, MaskedFactorizationObjective
-from ._objectives._dask import DaskFactorizationObjective
+from ._objectives._dask import (
+    DaskFactorizationObjective,
+    DaskMaskedFactorizationObjective,
+)
 from ._objectives._factorization import (
     DeviceFactorizationObjective,
     DeviceMaskedFactorizationObjective,
@@ -733,6 +736,9 @@ class FactorizationNAG(
     (2, 4)
     """
 
+    #: ``fit`` takes dask arrays where their chunks are (:mod:`skfactor._dask`).
+    _fits_dask = True
+
     _parameter_constraints: dict = {
         **FirstOrderEstimatorMixin._shared_parameter_constraints,
         "n_components": [Interval(Integral, 1, None, closed="left")],
@@ -802,17 +808,25 @@ class FactorizationNAG(
             objective = MaskedFactorizationObjective(
                 A, alpha=self.alpha, offsets=offsets, model=model
             )
+        n = A.shape[1]
+        empty_rows = np.flatnonzero(objective.row_missing == n)
+        return self._check_mask(objective, A, (len(empty_rows), empty_rows))
+
+    def _check_mask(self, objective, A, empty_rows):
+        """Raise unless the observed entries can carry the model: no empty
+        row (``empty_rows``: their count and first indices) or column, and
+        enough entries for its degrees of freedom. Returns the objective."""
         m, n = A.shape
         d = self.n_components
-        empty_rows = np.flatnonzero(objective.row_missing == n)
         empty_cols = np.flatnonzero(objective.col_missing == m)
-        for what, empty in (("row", empty_rows), ("column", empty_cols)):
-            if len(empty):
-                listed = ", ".join(map(str, empty[:5])) + (
-                    ", …" if len(empty) > 5 else ""
-                )
+        for what, (count, empty) in (
+            ("row", empty_rows),
+            ("column", (len(empty_cols), empty_cols)),
+        ):
+            if count:
+                listed = ", ".join(map(str, empty[:5])) + (", …" if count > 5 else "")
                 raise ValueError(
-                    f"{len(empty)} {what}(s) of X have no observed entry (index "
+                    f"{count} {what}(s) of X have no observed entry (index "
                     f"{listed}): nothing can be learned about them. Drop them, or "
                     "use LowRankImputer, which handles empty rows and columns."
                 )
@@ -972,15 +986,17 @@ class FactorizationNAG(
                 "(symmetric=False)."
             )
         summary = summarize(A)
-        if summary["missing"]:
-            raise ValueError(
-                f"{name}: X is a dask array with {summary['missing']} NaN "
-                "(missing) entries, which distributed fits do not take yet. "
-                "Impute them, or fit a numpy array."
-            )
+        missing = summary["missing"] > 0
         unit, A_fit, _ = DataUnit.from_data(A, top=summary["top"])
         scaled = dict(summary, sq_norm=summary["sq_norm"] / unit.response**2)
-        objective = DaskFactorizationObjective(A_fit, scaled, alpha=self.alpha)
+        if missing:
+            objective = DaskMaskedFactorizationObjective(
+                A_fit, scaled, alpha=self.alpha
+            )
+            empty = (objective.n_empty_rows, objective.empty_rows)
+            self._check_mask(objective, A, empty)
+        else:
+            objective = DaskFactorizationObjective(A_fit, scaled, alpha=self.alpha)
         d = self.n_components
         m, n = A.shape
         warm = self._warm_factors(A)
@@ -990,7 +1006,7 @@ class FactorizationNAG(
         def attributes(factors, fitted):
             error = _solver_error(objective, fitted, unit)
             return self._set_fitted(
-                factors, fitted, A, ridge, unit.response, False, error, False, total
+                factors, fitted, A, ridge, unit.response, missing, error, False, total
             )
 
         return self._fit_factors(

@@ -283,6 +283,9 @@ class LinearNetRegressor(
 
     _width_parameter = "hidden_layer_sizes"
 
+    #: ``fit`` takes dask arrays where their chunks are (:mod:`skfactor._dask`).
+    _fits_dask = True
+
     _parameter_constraints: dict = {
         **FirstOrderEstimatorMixin._shared_parameter_constraints,
         "hidden_layer_sizes": [tuple, list, Interval(Integral, 1, None, closed="left")],
