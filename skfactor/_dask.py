@@ -380,7 +380,14 @@ def residual_sq_norm(A, X, Y, scale=1.0, ignore_nan=False):
     """``‖XYᵀ − A‖²/scale²`` (observed entries with ``ignore_nan``) of a dask
     ``A`` (dense or sparse chunks) with the row factor ``X`` (dask or numpy)
     and a numpy ``Y``: the numpy kernel on each chunk (its rows of ``X``,
-    its rows of ``Y``), the chunks' sums added on the client."""
+    its rows of ``Y``), the chunks' sums added by a tree reduction."""
+    (total,) = compute(lazy_residual_sq_norm(A, X, Y, scale, ignore_nan))
+    return float(total)
+
+
+def lazy_residual_sq_norm(A, X, Y, scale=1.0, ignore_nan=False):
+    """:func:`residual_sq_norm` as a lazy 0-d dask array (to compute in the
+    same call as other passes over ``A``)."""
     da = _da()
     X = rows_like(A, X)
     Y = columns_like(A, np.asarray(Y, dtype=A.dtype))
@@ -400,8 +407,7 @@ def residual_sq_norm(A, X, Y, scale=1.0, ignore_nan=False):
         scale=scale,
         ignore_nan=ignore_nan,
     )
-    (total,) = compute(parts.sum())
-    return float(total)
+    return parts.sum()
 
 
 def _piece_moments(a):

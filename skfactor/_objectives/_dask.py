@@ -19,9 +19,9 @@ import scipy.sparse as sp
 from .._dask import (
     compute,
     is_dask,
+    lazy_residual_sq_norm,
     matmul,
     persist,
-    residual_sq_norm,
     rmatmul,
     rows_like,
     tree_reduce,
@@ -220,6 +220,10 @@ class DaskFactorizationObjective(FactorizationObjective):
         if "cross" not in cache:
             wide = product.astype(np.float64) * X.astype(np.float64)
             lazy["cross"] = wide.sum()
+        if self._exact_regime and "exact" not in cache and not cache.get("combined"):
+            # the last loss was summed from the residual: this one will be
+            # too, so its pass is part of the point's (A read once)
+            lazy["exact"] = self._lazy_exact(X, Y)
         deferred = cache.pop("deferred", {})
         names = list(deferred)
         rows, small, finish = self._extra(point, X, Y)
@@ -242,7 +246,8 @@ class DaskFactorizationObjective(FactorizationObjective):
         cache["product", 0] = product
         cache["persisted"] = True
         for key, value in zip(keys, values):
-            cache[key] = float(value) if key == "cross" else np.asarray(value)
+            scalar = key in ("cross", "exact")
+            cache[key] = float(value) if scalar else np.asarray(value)
         done = cache.setdefault("read", {})
         for name, value in zip(names, values[len(keys) : len(keys) + len(names)]):
             done[name] = float(value)
@@ -267,8 +272,19 @@ class DaskFactorizationObjective(FactorizationObjective):
         quad = float(np.sum(point.gram(0) * point.gram(1), dtype=np.float64))
         return self.model.half * (self._total - 2.0 * cross + quad)
 
+    #: Whether the last loss was summed from the residual (the expansion had
+    #: lost its digits): new points then sum theirs in their one pass.
+    _exact_regime = False
+
+    def _lazy_exact(self, X, Y):
+        return lazy_residual_sq_norm(self.A, X, Y)
+
     def _exact(self, point):
-        return self.model.half * residual_sq_norm(self.A, *point.factors)
+        self._exact_regime = True
+        sq = point.cache.get("exact")
+        if sq is None:
+            (sq,) = compute(self._lazy_exact(*point.factors))
+        return self.model.half * float(sq)
 
     def grad_block(self, point, i):
         if i == 0:
@@ -546,9 +562,8 @@ class DaskMaskedFactorizationObjective(DaskFactorizationObjective):
         full = super()._expansion(point)
         return full - self.model.half * point.cache["missing_energy"]
 
-    def _exact(self, point):
-        sq = residual_sq_norm(self.A_missing, *point.factors, ignore_nan=True)
-        return self.model.half * sq
+    def _lazy_exact(self, X, Y):
+        return lazy_residual_sq_norm(self.A_missing, X, Y, ignore_nan=True)
 
     def grad_block(self, point, i):
         grad = super().grad_block(point, i)
