@@ -146,45 +146,38 @@ def matmul(A, F):
     """``A @ F`` for a dask ``A`` of dense or sparse chunks and ``F`` (n×b,
     numpy or dask): blockwise products of ``A``'s chunks with ``F``'s rows,
     summed over ``A``'s column chunks. Chunked like ``A``'s rows."""
-    da = _da()
     if not is_dask(F):
         F = columns_like(A, np.asarray(F))
     elif F.chunks[0] != A.chunks[1]:
         F = F.rechunk((A.chunks[1], (F.shape[1],)))
-    dtype = np.result_type(A.dtype, F.dtype)
-    parts = da.blockwise(
-        _chunk_dot,
-        "ikj",
-        A,
-        "ik",
-        F,
-        "kj",
-        dtype=dtype,
-        adjust_chunks={"k": 1},
-        meta=np.empty((0, 0, 0), dtype=dtype),
-    )
-    return parts.sum(axis=1, dtype=dtype)
+    return _summed_blocks(_chunk_dot, A, F, "jk", "j")
 
 
 def rmatmul(A, X):
     """``Aᵀ @ X`` for a dask ``A`` of dense or sparse chunks and ``X`` (m×b,
     chunked like ``A``'s rows): blockwise ``Aᵢⱼᵀ Xᵢ``, tree-summed over the
     row chunks. A lazy n×b dask array."""
-    da = _da()
-    X = rows_like(A, X)
-    dtype = np.result_type(A.dtype, X.dtype)
-    parts = da.blockwise(
-        _chunk_tdot,
+    return _summed_blocks(_chunk_tdot, A, rows_like(A, X), "ik", "i")
+
+
+def _summed_blocks(kernel, A, F, index, summed):
+    """``kernel(Aᵢⱼ, F's block)`` for every chunk of ``A`` (indices ``ij``;
+    ``F``'s are ``index``), each result with a length-1 axis for the index
+    ``summed`` of ``A``'s that the product contracts, then summed over it by
+    dask's tree reduction."""
+    dtype = np.result_type(A.dtype, F.dtype)
+    parts = _da().blockwise(
+        kernel,
         "ijk",
         A,
         "ij",
-        X,
-        "ik",
+        F,
+        index,
         dtype=dtype,
-        adjust_chunks={"i": 1},
+        adjust_chunks={summed: 1},
         meta=np.empty((0, 0, 0), dtype=dtype),
     )
-    return parts.sum(axis=0, dtype=dtype)
+    return parts.sum(axis="ij".index(summed), dtype=dtype)
 
 
 def persist(*collections):

@@ -413,17 +413,7 @@ class LinearNetRegressor(
                 objective = LinearNetDataObjective(
                     X_fit, Y_fit, x_mean, y_mean, depth, sample_weight=weights
                 )
-        storage_shapes = [layer_shapes[k] for k in range(depth - 1, 0, -1)]
-        storage_shapes.append(layer_shapes[0][::-1])
-        init = self.init
-        if not isinstance(init, str):
-            # validate in the user's order [W₁, …, W_N], then store
-            init = check_custom_init(init, layer_shapes, dtype)
-            init = [*init[:0:-1], init[0].T]
-        warm = None
-        if self.warm_start and getattr(self, "_factors", None) is not None:
-            if [F.shape for F in self._factors] == storage_shapes:
-                warm = [F.astype(dtype) for F in self._factors]
+        storage_shapes, init, warm = self._starting_layers(layer_shapes, dtype)
         means = _means(X, Y, self.fit_intercept, weights)
 
         def attributes(factors, fitted):
@@ -435,6 +425,24 @@ class LinearNetRegressor(
         return self._fit_factors(
             objective, storage_shapes, unit, attributes, data, warm=warm, init=init
         )
+
+    def _starting_layers(self, layer_shapes, dtype):
+        """The storage shapes of the layers (the last one transposed, in
+        reverse order), the validated ``init`` in that order, and the
+        factors a warm start continues from (None for a fresh start)."""
+        depth = len(layer_shapes)
+        storage_shapes = [layer_shapes[k] for k in range(depth - 1, 0, -1)]
+        storage_shapes.append(layer_shapes[0][::-1])
+        init = self.init
+        if not isinstance(init, str):
+            # validate in the user's order [W₁, …, W_N], then store
+            init = check_custom_init(init, layer_shapes, dtype)
+            init = [*init[:0:-1], init[0].T]
+        warm = None
+        if self.warm_start and getattr(self, "_factors", None) is not None:
+            if [F.shape for F in self._factors] == storage_shapes:
+                warm = [F.astype(dtype) for F in self._factors]
+        return storage_shapes, init, warm
 
     def _fit_dask(self, X, y, sample_weight, widths):
         """``fit`` of a dask ``X`` (and ``y``, ``sample_weight``: dask or
@@ -510,16 +518,7 @@ class LinearNetRegressor(
         )
         _check_finite(S, C, yy)
         objective = LinearNetObjective(S, C, yy, depth)
-        storage_shapes = [layer_shapes[k] for k in range(depth - 1, 0, -1)]
-        storage_shapes.append(layer_shapes[0][::-1])
-        init = self.init
-        if not isinstance(init, str):
-            init = check_custom_init(init, layer_shapes, dtype)
-            init = [*init[:0:-1], init[0].T]
-        warm = None
-        if self.warm_start and getattr(self, "_factors", None) is not None:
-            if [F.shape for F in self._factors] == storage_shapes:
-                warm = [F.astype(dtype) for F in self._factors]
+        storage_shapes, init, warm = self._starting_layers(layer_shapes, dtype)
         # the means in the user's units (the unit divides by powers of 4)
         means = (
             (x_mean * (unit.response / unit.model)).astype(dtype),
