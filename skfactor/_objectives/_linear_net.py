@@ -279,7 +279,8 @@ class LinearNetDataObjective(LinearNetObjective):
         G = point.cache.get("G")
         if G is None:
             R = self._weighted(self._residual(point))
-            G = np.asarray(self.X.T @ R).T / self.n_samples
+            # a device X's product comes to the host (the step rule's SVD)
+            G = np.asarray(to_host(self.X.T @ R)).T / self.n_samples
             point.cache["G"] = G
         return G
 
@@ -389,14 +390,6 @@ class DeviceLinearNetDataObjective(LinearNetDataObjective):
                 H = H - self.x_mean @ W1t
             point.cache["H"] = H
         return H
-
-    def _G(self, point):
-        G = point.cache.get("G")
-        if G is None:
-            R = self._weighted(self._residual(point))
-            G = to_host(self.X.T @ R).T / self.n_samples
-            point.cache["G"] = G
-        return G
 
     def value(self, point):
         f = point.cache.get("value")
